@@ -1,0 +1,20 @@
+"""gancourse: the small, exact PyTorch library behind the GAN course.
+
+Submodules (import what you need; importing this package changes no global state:
+no seeding, no matplotlib rcParams, no warning filters, no downloads):
+
+- :mod:`gancourse.data`    MNIST / Fashion-MNIST as whole tensors in [-1, 1]
+- :mod:`gancourse.models`  MLP, Keras-style, DCGAN and conditional generators/discriminators
+- :mod:`gancourse.losses`  GAN objectives and regularisers on logits
+- :mod:`gancourse.train`   d_step, g_step, Trainer, callbacks, checkpoints
+- :mod:`gancourse.utils`   seeding, device choice, image grids, plot style
+"""
+from . import data, losses, models, train, utils
+from .data import load_mnist, load_fashion_mnist
+from .train import Trainer, TrainConfig
+from .utils import resolve_device, seed_everything
+
+__version__ = "0.1.0"
+
+__all__ = ["data", "losses", "models", "train", "utils", "load_mnist", "load_fashion_mnist",
+           "Trainer", "TrainConfig", "resolve_device", "seed_everything", "__version__"]

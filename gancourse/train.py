@@ -1,0 +1,474 @@
+"""The GAN training loop: visible ``d_step`` and ``g_step``, a Trainer, and callbacks.
+
+Holds: :class:`TrainConfig` (every knob, validated), :func:`d_step` and
+:func:`g_step` (one update of each network, with the reasons written beside the
+code), :class:`Trainer` (batches, RNG, checkpoints, resume, divergence checks) and
+the callbacks that attach plots, progress bars and checkpoints from outside the loop.
+
+It does not hold the losses (:mod:`gancourse.losses`) or the models
+(:mod:`gancourse.models`). It never touches the caller's global RNG: the trainer
+keeps RNG states of its own and swaps them in only while it trains.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import losses as L
+from .checkpoint import atomic_save, load_checkpoint, load_state_checked
+from .data import ImageData
+from .models import is_conditional
+from .utils import resolve_device
+
+__all__ = ["TrainConfig", "Trainer", "TrainingDivergedError", "d_step", "g_step", "Callback",
+           "History", "SampleGrid", "Checkpoint", "ProgressBar"]
+
+CHECKPOINT_FORMAT = 1
+
+
+class TrainingDivergedError(RuntimeError):
+    """A loss became NaN or infinite; training stopped before saving anything from that step."""
+
+
+@dataclass
+class TrainConfig:
+    """Everything that shapes a training run. Unknown values raise at construction.
+
+    ``steps`` counts generator updates; each is preceded by ``n_critic`` discriminator
+    updates.
+    """
+
+    loss: str = "non-saturating"
+    steps: int = 1000
+    batch_size: int = 128
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4            # TTUR (Heusel et al. 2017): set lr_d > lr_g
+    betas: tuple = (0.5, 0.999)   # beta1 = 0.5, as in DCGAN (Radford et al. 2015)
+    n_critic: int = 1             # D updates per G update (5 for WGAN/WGAN-GP)
+    label_smoothing: float = 0.0  # 0.1 gives the course's real target of 0.9
+    smoothing_mode: str = "one-sided"
+    label_flip_p: float = 0.0     # noisy labels: flip D's targets with this probability
+    instance_noise: float = 0.0   # sigma at step 0, annealed linearly to 0
+    gp_weight: float = 10.0       # lambda for "wgan-gp"
+    clip_value: float = 0.01      # c for "wgan"
+    r1_gamma: float = 0.0         # R1 weight gamma (the penalty added is gamma / 2 * R1)
+    feature_matching: bool = False  # G matches D's mean features instead of fooling D
+    seed: int = 0
+    device: str = "auto"
+    channels_last: bool = False
+
+    def __post_init__(self):
+        if self.loss not in L.LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}; valid losses: {', '.join(L.LOSSES)}")
+        for name in ("steps", "batch_size", "n_critic", "seed"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise TypeError(f"{name} must be an int, got {value!r}")
+        if self.steps < 0:
+            raise ValueError(f"steps must be >= 0, got {self.steps}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.n_critic < 1:
+            raise ValueError(f"n_critic must be >= 1, got {self.n_critic}")
+        for name in ("lr_g", "lr_d"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
+        self.betas = tuple(self.betas)
+        if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
+            raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
+        L.smoothed_targets(self.label_smoothing, self.smoothing_mode)  # validates both
+        if self.label_smoothing and self.loss not in ("non-saturating", "minimax"):
+            raise ValueError("label smoothing applies to the BCE losses only "
+                             f"('non-saturating', 'minimax'), not {self.loss!r}")
+        if not 0.0 <= self.label_flip_p <= 1.0:
+            raise ValueError(f"label_flip_p must lie in [0, 1], got {self.label_flip_p!r}")
+        for name in ("instance_noise", "gp_weight", "r1_gamma"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if self.clip_value <= 0:
+            raise ValueError(f"clip_value must be positive, got {self.clip_value!r}")
+        resolve_device(self.device)  # raises on an unknown or unavailable device
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        valid = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - valid)
+        if unknown:
+            raise TypeError(f"unknown config keys {unknown}; valid keys: {', '.join(sorted(valid))}")
+        return cls(**values)
+
+
+# ----------------------------------------------------------------------------- steps
+def _call(model: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+    """Call a model with labels only when it is conditional."""
+    return model(x, labels) if labels is not None else model(x)
+
+
+def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor,
+           labels: torch.Tensor | None, cfg: TrainConfig, sigma: float = 0.0) -> dict:
+    """One discriminator update on a batch of real images and as many fakes."""
+    b = real.shape[0]
+    z = torch.randn(b, G.z_dim, device=real.device)
+    # Why no_grad: D's update must not send gradients into G. Generating under no_grad
+    # is the cheap form of `fake.detach()`: no graph through G is built at all.
+    with torch.no_grad():
+        fake = _call(G, z, labels)
+    # Why noise on both: instance noise makes the two distributions overlap; noising
+    # only one of them would hand D a trivial cue.
+    real_in = L.instance_noise(real, sigma)
+    fake_in = L.instance_noise(fake, sigma)
+    real_out = _call(D, real_in, labels)
+    fake_out = _call(D, fake_in, labels)
+
+    d_loss_fn, _ = L.LOSSES[cfg.loss]
+    if cfg.loss in ("non-saturating", "minimax"):
+        real_t, fake_t = L.smoothed_targets(cfg.label_smoothing, cfg.smoothing_mode)
+        if cfg.label_flip_p:
+            real_t = L.flip_labels(torch.full_like(real_out, real_t), cfg.label_flip_p)
+            fake_t = L.flip_labels(torch.full_like(fake_out, fake_t), cfg.label_flip_p)
+        loss = d_loss_fn(real_out, fake_out, real_t, fake_t)
+    else:
+        loss = d_loss_fn(real_out, fake_out)
+    if cfg.loss == "wgan-gp":
+        # Why interpolates: the optimal critic has unit gradient norm on lines between
+        # real and fake samples (Gulrajani et al. 2017), so that is where it is penalised.
+        loss = loss + cfg.gp_weight * L.gradient_penalty(lambda x: _call(D, x, labels), real_in, fake_in)
+    if cfg.r1_gamma:
+        loss = loss + 0.5 * cfg.r1_gamma * L.r1_penalty(lambda x: _call(D, x, labels), real_in)
+
+    opt_d.zero_grad(set_to_none=True)
+    loss.backward()
+    opt_d.step()
+    if cfg.loss == "wgan":
+        # Why clip after the step: the constraint must hold for the critic used next.
+        L.clip_weights(D, cfg.clip_value)
+    return {"loss_D": loss.item(), **_d_outputs(real_out, fake_out, cfg.loss)}
+
+
+def _d_outputs(real_out: torch.Tensor, fake_out: torch.Tensor, loss: str) -> dict:
+    """D(x) and D(G(z)) as probabilities for the BCE losses, as raw scores otherwise."""
+    if loss in ("non-saturating", "minimax"):
+        real_out, fake_out = torch.sigmoid(real_out), torch.sigmoid(fake_out)
+    return {"D(x)": real_out.detach().mean().item(), "D(G(z))": fake_out.detach().mean().item()}
+
+
+def g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, batch_size: int,
+           labels: torch.Tensor | None, cfg: TrainConfig, sigma: float = 0.0,
+           real: torch.Tensor | None = None) -> dict:
+    """One generator update through a frozen discriminator."""
+    device = next(G.parameters()).device
+    z = torch.randn(batch_size, G.z_dim, device=device)
+    fake = _call(G, z, labels)
+    # Why freeze D: G's loss must move only G. Turning off D's parameter gradients also
+    # skips computing them, which is most of the backward pass through D.
+    D.requires_grad_(False)
+    try:
+        fake_in = L.instance_noise(fake, sigma)
+        if cfg.feature_matching:
+            # Feature matching (Salimans et al. 2016): match the mean of D's last hidden
+            # features on real data instead of maximising D's output.
+            f_fake = _features(D, fake_in, labels).mean(0)
+            with torch.no_grad():
+                f_real = _features(D, L.instance_noise(real, sigma), labels).mean(0)
+            loss = F.mse_loss(f_fake, f_real)
+        else:
+            _, g_loss_fn = L.LOSSES[cfg.loss]
+            # Why target 1 and never smoothed: the non-saturating loss is BCE with the
+            # "real" label; label smoothing belongs to D's targets only.
+            loss = g_loss_fn(_call(D, fake_in, labels))
+        opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        opt_g.step()
+    finally:
+        D.requires_grad_(True)
+    return {"loss_G": loss.item()}
+
+
+def _features(D: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+    return D.features(x, labels) if labels is not None else D.features(x)
+
+
+# ------------------------------------------------------------------------- callbacks
+class Callback:
+    """Hooks the trainer calls; override the ones you need."""
+
+    def on_train_begin(self, trainer: "Trainer") -> None: ...
+
+    def on_step_end(self, trainer: "Trainer", metrics: dict) -> None: ...
+
+    def on_train_end(self, trainer: "Trainer") -> None: ...
+
+
+class History(Callback):
+    """Appends each step's metrics to ``trainer.history`` (always installed)."""
+
+    def on_step_end(self, trainer, metrics):
+        for k, v in metrics.items():
+            trainer.history.setdefault(k, []).append(v)
+
+
+class SampleGrid(Callback):
+    """Every ``every`` steps, generate from one fixed noise batch and keep the images.
+
+    ``trainer.samples`` gets ``(step, images)`` pairs; ``out_dir`` also saves PNGs and
+    ``on_grid(step, images)`` lets a notebook draw them live.
+    """
+
+    def __init__(self, every: int = 100, n: int = 64, out_dir=None, on_grid=None, seed: int = 1234):
+        if every < 1:
+            raise ValueError(f"every must be >= 1, got {every}")
+        self.every, self.n, self.out_dir, self.on_grid, self.seed = every, n, out_dir, on_grid, seed
+
+    def on_train_begin(self, trainer):
+        g = torch.Generator().manual_seed(self.seed)  # its own generator: training RNG untouched
+        self.z = torch.randn(self.n, trainer.G.z_dim, generator=g).to(trainer.device)
+        self.labels = (torch.arange(self.n) % trainer.G.n_classes).to(trainer.device) \
+            if is_conditional(trainer.G) else None
+
+    def on_step_end(self, trainer, metrics):
+        if trainer.step % self.every == 0 or trainer.step == trainer.config.steps:
+            images = trainer.generate(self.z, self.labels)
+            trainer.samples.append((trainer.step, images))
+            if self.out_dir is not None:
+                from torchvision.utils import save_image
+
+                Path(self.out_dir).mkdir(parents=True, exist_ok=True)
+                save_image(images, Path(self.out_dir) / f"step_{trainer.step:06d}.png",
+                           nrow=8, normalize=True, value_range=(-1, 1))
+            if self.on_grid is not None:
+                self.on_grid(trainer.step, images)
+
+
+class Checkpoint(Callback):
+    """Save the whole training state to ``path`` every ``every`` steps and at the end."""
+
+    def __init__(self, path, every: int = 500):
+        if every < 1:
+            raise ValueError(f"every must be >= 1, got {every}")
+        self.path, self.every = Path(path), every
+
+    def on_step_end(self, trainer, metrics):
+        if trainer.step % self.every == 0:
+            trainer.save(self.path)
+
+    def on_train_end(self, trainer):
+        trainer.save(self.path)
+
+
+class ProgressBar(Callback):
+    """A ``tqdm.auto`` bar with the live losses."""
+
+    def __init__(self, every: int = 10):
+        self.every = every
+        self.bar = None
+
+    def on_train_begin(self, trainer):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=trainer.config.steps, initial=trainer.step, desc="training",
+                        dynamic_ncols=True)
+
+    def on_step_end(self, trainer, metrics):
+        self.bar.update(1)
+        if trainer.step % self.every == 0:
+            self.bar.set_postfix({k: f"{v:.3f}" for k, v in metrics.items()})
+
+    def on_train_end(self, trainer):
+        if self.bar is not None:
+            self.bar.close()
+
+
+# --------------------------------------------------------------------------- trainer
+class Trainer:
+    """Trains a (G, D) pair on an :class:`~gancourse.data.ImageData` or image tensor.
+
+    >>> trainer = Trainer(G, D, data, TrainConfig(steps=200), callbacks=[ProgressBar()])
+    >>> trainer.fit()
+    """
+
+    def __init__(self, G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None,
+                 callbacks: Sequence[Callback] = (), **overrides):
+        if config is None:
+            config = TrainConfig.from_dict(overrides)
+        elif overrides:
+            config = TrainConfig.from_dict({**dataclasses.asdict(config), **overrides})
+        self.config = cfg = config
+        self.device = resolve_device(cfg.device)
+        if isinstance(data, torch.Tensor):
+            data = ImageData(data, torch.zeros(len(data), dtype=torch.long))
+        if not isinstance(data, ImageData):
+            raise TypeError(f"data must be an ImageData or an image tensor, got {type(data).__name__}")
+        if cfg.batch_size > len(data):
+            raise ValueError(f"batch_size {cfg.batch_size} exceeds the dataset size {len(data)}")
+        if is_conditional(G) != is_conditional(D):
+            raise ValueError("G and D must both be conditional or both unconditional")
+        if cfg.feature_matching and not hasattr(D, "features"):
+            raise ValueError(f"feature matching needs D.features(), which {type(D).__name__} lacks")
+        self.conditional = is_conditional(G)
+        fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
+        self.G, self.D = G.to(self.device), D.to(self.device)
+        images = data.images.to(self.device)
+        if cfg.channels_last and images.dim() == 4:
+            self.G.to(memory_format=fmt)
+            self.D.to(memory_format=fmt)
+            images = images.contiguous(memory_format=fmt)
+        self.data = ImageData(images, data.labels.to(self.device))
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=cfg.betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=cfg.betas)
+        self.step = 0
+        self.history: dict[str, list[float]] = {}
+        self.samples: list[tuple[int, torch.Tensor]] = []
+        self.last_checkpoint: Path | None = None
+        self.callbacks = [History(), *callbacks]
+        # The trainer's own RNG states, swapped in only while it runs (see _own_rng).
+        with torch.random.fork_rng(devices=self._cuda_devices()):
+            torch.manual_seed(cfg.seed)
+            self._rng = self._get_rng()
+        self._perm: torch.Tensor | None = None
+        self._pos = 0
+
+    # ---------------------------------------------------------------- RNG handling
+    def _cuda_devices(self) -> list:
+        return [self.device] if self.device.type == "cuda" else []
+
+    def _get_rng(self) -> dict:
+        state = {"cpu": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            state["cuda"] = torch.cuda.get_rng_state(self.device)
+        return state
+
+    def _set_rng(self, state: dict) -> None:
+        torch.set_rng_state(state["cpu"])
+        if "cuda" in state and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda"], self.device)
+
+    @contextlib.contextmanager
+    def _own_rng(self):
+        """Run with the trainer's RNG state; leave the caller's global RNG as it was."""
+        with torch.random.fork_rng(devices=self._cuda_devices()):
+            self._set_rng(self._rng)
+            try:
+                yield
+            finally:
+                self._rng = self._get_rng()
+
+    # ----------------------------------------------------------------------- data
+    def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """A shuffled batch by index; a new permutation each epoch; the last partial batch dropped."""
+        b, n = self.config.batch_size, len(self.data)
+        if self._perm is None or self._pos + b > n:
+            self._perm = torch.randperm(n).to(self.device)
+            self._pos = 0
+        idx = self._perm[self._pos:self._pos + b]
+        self._pos += b
+        return self.data.images[idx], self.data.labels[idx]
+
+    # ------------------------------------------------------------------- training
+    def fit(self, steps: int | None = None) -> dict:
+        """Train ``steps`` more generator steps (default: until ``config.steps``)."""
+        cfg = self.config
+        target = cfg.steps if steps is None else self.step + steps
+        for cb in self.callbacks:
+            cb.on_train_begin(self)
+        self.G.train()
+        self.D.train()
+        finished = False
+        try:
+            while self.step < target:
+                with self._own_rng():
+                    metrics = self._one_step()
+                self._check_finite(metrics)
+                self.step += 1
+                for cb in self.callbacks:
+                    cb.on_step_end(self, metrics)
+            finished = True
+        finally:
+            for cb in self.callbacks:
+                # A run that diverged or was interrupted mid-step leaves a half-updated
+                # state; it must not overwrite the last good checkpoint.
+                if finished or not isinstance(cb, Checkpoint):
+                    cb.on_train_end(self)
+        return self.history
+
+    def _one_step(self) -> dict:
+        cfg = self.config
+        sigma = L.annealed_sigma(self.step, cfg.steps, cfg.instance_noise) if cfg.instance_noise else 0.0
+        metrics: dict = {}
+        for _ in range(cfg.n_critic):
+            real, labels = self._next_batch()
+            metrics = d_step(self.G, self.D, self.opt_d, real,
+                             labels if self.conditional else None, cfg, sigma)
+        g_labels = (torch.randint(self.G.n_classes, (cfg.batch_size,), device=self.device)
+                    if self.conditional else None)
+        metrics.update(g_step(self.G, self.D, self.opt_g, cfg.batch_size, g_labels, cfg, sigma,
+                              real=real))
+        return metrics
+
+    def _check_finite(self, metrics: dict) -> None:
+        for name, value in metrics.items():
+            if not math.isfinite(value):
+                kept = (f"The last good checkpoint is kept at {self.last_checkpoint}."
+                        if self.last_checkpoint else "No checkpoint had been written yet.")
+                raise TrainingDivergedError(
+                    f"training diverged at step {self.step + 1}: {name} = {value}. {kept}\n"
+                    "Things to try: lower the learning rates (lr_g, lr_d); use the "
+                    "'non-saturating' loss; add a gradient penalty ('wgan-gp') or spectral "
+                    "norm; check that the data is scaled to [-1, 1] to match G's tanh.")
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Images from G in eval mode (running BN statistics, no dropout), on the CPU."""
+        was_training = self.G.training
+        self.G.eval()
+        try:
+            out = _call(self.G, z.to(self.device), labels.to(self.device) if labels is not None else None)
+        finally:
+            self.G.train(was_training)
+        return out.float().cpu()
+
+    # ---------------------------------------------------------------- checkpoints
+    def state_dict(self) -> dict:
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "step": self.step,
+            "config": dataclasses.asdict(self.config),
+            "G": {"class": type(self.G).__name__, "state": self.G.state_dict()},
+            "D": {"class": type(self.D).__name__, "state": self.D.state_dict()},
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "rng": self._rng,
+            "perm": None if self._perm is None else self._perm.cpu(),
+            "pos": self._pos,
+            "history": self.history,
+        }
+
+    def save(self, path) -> Path:
+        """Write the whole training state atomically (temporary file, then rename)."""
+        self.last_checkpoint = atomic_save(self.state_dict(), path)
+        return self.last_checkpoint
+
+    def load(self, path) -> "Trainer":
+        """Restore a checkpoint written by :meth:`save`, so that :meth:`fit` resumes it exactly."""
+        ckpt = load_checkpoint(path)
+        if ckpt.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"{path}: unknown checkpoint format {ckpt.get('format')!r}")
+        load_state_checked(self.G, ckpt["G"], "generator")
+        load_state_checked(self.D, ckpt["D"], "discriminator")
+        self.opt_g.load_state_dict(ckpt["opt_g"])
+        self.opt_d.load_state_dict(ckpt["opt_d"])
+        self.step = ckpt["step"]
+        self._rng = ckpt["rng"]
+        self._perm = None if ckpt["perm"] is None else ckpt["perm"].to(self.device)
+        self._pos = ckpt["pos"]
+        self.history = {k: list(v) for k, v in ckpt["history"].items()}
+        self.last_checkpoint = Path(path)
+        return self

@@ -1,0 +1,82 @@
+"""Small explicit helpers: seeding, device choice, image grids and plot style.
+
+Nothing here runs on import. Seeding and plot styling happen only when you call
+:func:`seed_everything` or :func:`set_plot_style`.
+"""
+from __future__ import annotations
+
+import random
+
+import torch
+
+__all__ = ["seed_everything", "resolve_device", "image_grid", "show_images", "set_plot_style"]
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's (if installed) and torch's global generators."""
+    random.seed(seed)
+    torch.manual_seed(seed)
+    try:
+        import numpy as np
+
+        np.random.seed(seed % 2**32)
+    except ImportError:  # pragma: no cover - numpy ships with torch's usual installs
+        pass
+
+
+def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
+    """``"auto"`` (or None) picks cuda, then mps, then cpu; anything else is taken as given."""
+    if device is None or device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"unknown device {device!r}; use 'auto', 'cpu', 'cuda' or 'mps'") from err
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but torch.cuda.is_available() is False")
+    return dev
+
+
+def image_grid(images: torch.Tensor, nrow: int = 8, value_range=(-1.0, 1.0)) -> torch.Tensor:
+    """Tile (B, 1, H, W) images into one (H', W') tensor in [0, 1] for plotting."""
+    from torchvision.utils import make_grid
+
+    images = images.detach().float().cpu()
+    if images.dim() == 2:  # flattened 784-vectors
+        images = images.view(-1, 1, 28, 28)
+    lo, hi = value_range
+    images = ((images - lo) / (hi - lo)).clamp(0, 1)
+    return make_grid(images, nrow=nrow, padding=2, pad_value=1.0)[0]
+
+
+def show_images(images: torch.Tensor, nrow: int = 8, title: str | None = None, ax=None,
+                value_range=(-1.0, 1.0)):
+    """Show a batch of images as a grid on a matplotlib axis; return the axis."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(nrow * 0.6, max(1, len(images) // nrow) * 0.6 + 0.4))
+    ax.imshow(image_grid(images, nrow, value_range).numpy(), cmap="gray", vmin=0, vmax=1)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def set_plot_style() -> None:
+    """The course's matplotlib style. Call it explicitly; importing gancourse never does."""
+    import matplotlib as mpl
+
+    mpl.rcParams.update({
+        "figure.dpi": 100,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+        "font.size": 10,
+    })

@@ -1,0 +1,69 @@
+"""Output shapes of every model for batch sizes 1 and 7, and the DCGAN initialisation."""
+import pytest
+import torch
+
+from gancourse import models as M
+
+
+@pytest.mark.parametrize("name", sorted(M.MODELS))
+@pytest.mark.parametrize("batch", [1, 7])
+def test_shapes(name, batch):
+    G, D = M.build(name)
+    G.eval(), D.eval()  # batch size 1 needs running BN statistics
+    z = torch.randn(batch, G.z_dim)
+    if M.is_conditional(G):
+        y = torch.randint(0, 10, (batch,))
+        x = G(z, y)
+        out = D(x, y)
+    else:
+        x = G(z)
+        out = D(x)
+    assert x.shape == (batch, 1, 28, 28)
+    assert out.shape == (batch, 1)
+
+
+def test_output_ranges():
+    z = torch.randn(16, 100)
+    assert M.DCGANGenerator()(z).abs().max() <= 1           # tanh
+    k = M.KerasStyleGenerator()(z)
+    assert k.min() >= 0 and k.max() <= 1                    # sigmoid, for [0, 1] data
+
+
+def test_case_study_layers():
+    G, D = M.DCGANGenerator(), M.DCGANDiscriminator()
+    assert G.project.out_features == 7 * 7 * 128
+    convt = [m for m in G.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert [(m.in_channels, m.out_channels, m.kernel_size, m.stride) for m in convt] == \
+        [(128, 64, (5, 5), (2, 2)), (64, 1, (5, 5), (2, 2))]
+    assert isinstance(G.net[-1], torch.nn.Tanh)
+    feats = D.features(torch.randn(2, 1, 28, 28))
+    assert feats.shape == (2, 7 * 7 * 128)
+    # no BN on D's first layer
+    assert isinstance(D.body[0], torch.nn.Conv2d) and isinstance(D.body[1], torch.nn.LeakyReLU)
+
+
+def test_widths_configurable():
+    G = M.DCGANGenerator(z_dim=16, width=8)
+    assert G(torch.randn(3, 16)).shape == (3, 1, 28, 28)
+    assert M.DCGANDiscriminator(width=8)(torch.randn(3, 1, 28, 28)).shape == (3, 1)
+
+
+def test_dcgan_init_statistics():
+    torch.manual_seed(0)
+    G = M.DCGANGenerator(width=128)
+    w = G.net[0].weight
+    assert abs(w.mean().item()) < 1e-3 and w.std().item() == pytest.approx(0.02, rel=0.05)
+    bn = G.net[1]
+    assert bn.weight.mean().item() == pytest.approx(1.0, abs=0.01)
+    assert torch.all(bn.bias == 0) and torch.all(G.project.bias == 0)
+
+
+def test_conditional_label_errors():
+    G = M.ConditionalDCGANGenerator()
+    with pytest.raises(TypeError, match="integer"):
+        G(torch.randn(2, 100), torch.tensor([0.0, 1.0]))
+
+
+def test_unknown_model_name_lists_valid():
+    with pytest.raises(ValueError, match="dcgan"):
+        M.build("stylegan9000")

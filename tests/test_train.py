@@ -1,0 +1,174 @@
+"""Training: one step per loss, resume equality, checkpoints, divergence, config errors."""
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from gancourse import losses as L
+from gancourse import models as M
+from gancourse.checkpoint import CheckpointMismatchError
+from gancourse.train import (Checkpoint, SampleGrid, TrainConfig, Trainer,
+                             TrainingDivergedError)
+
+
+def small_dcgan():
+    return M.DCGANGenerator(z_dim=16, width=8), M.DCGANDiscriminator(width=8)
+
+
+@pytest.mark.parametrize("loss", list(L.LOSSES))
+def test_one_step_each_loss(loss, fake_data):
+    G, D = small_dcgan()
+    before = [p.clone() for p in G.parameters()]
+    t = Trainer(G, D, fake_data, TrainConfig(loss=loss, steps=1, batch_size=16, device="cpu"))
+    hist = t.fit()
+    assert set(hist) == {"loss_D", "loss_G", "D(x)", "D(G(z))"}
+    assert all(len(v) == 1 for v in hist.values())
+    assert any(not torch.equal(a, b) for a, b in zip(before, G.parameters()))
+    if loss == "wgan":
+        assert max(p.abs().max().item() for p in D.parameters()) <= 0.01 + 1e-7
+
+
+@pytest.mark.parametrize("name", ["cmlp", "cdcgan", "mlp", "keras-mlp"])
+def test_one_step_other_models(name, fake_data):
+    G, D = M.build(name)
+    t = Trainer(G, D, fake_data, steps=2, batch_size=8, device="cpu", loss="hinge", n_critic=2)
+    t.fit()
+    assert t.step == 2
+
+
+@pytest.mark.parametrize("opts", [dict(label_smoothing=0.1), dict(label_smoothing=0.1, smoothing_mode="two-sided"),
+                                  dict(label_flip_p=0.2), dict(instance_noise=0.1),
+                                  dict(feature_matching=True), dict(r1_gamma=1.0),
+                                  dict(lr_d=4e-4, lr_g=1e-4)])
+def test_stabilisers_run(opts, fake_data):
+    G, D = small_dcgan()
+    Trainer(G, D, fake_data, steps=2, batch_size=16, device="cpu", **opts).fit()
+
+
+def _train(data, steps, ckpt=None, resume=None, stop_after=None):
+    with torch.random.fork_rng():
+        torch.manual_seed(0)  # the same initial weights in every run
+        G, D = M.MLPGenerator(z_dim=8, hidden=(16, 16, 16)), M.MLPDiscriminator(hidden=(16, 16, 16))
+    cfg = TrainConfig(steps=steps, batch_size=32, seed=3, device="cpu", label_smoothing=0.1,
+                      label_flip_p=0.1, instance_noise=0.05)
+    t = Trainer(G, D, data, cfg, callbacks=[Checkpoint(ckpt, every=1)] if ckpt else [])
+    if resume:
+        t.load(resume)
+    t.fit(stop_after)
+    return t
+
+
+def test_resume_is_bit_for_bit(fake_data, tmp_path):
+    """k steps, save, a fresh trainer resumes, m more == k + m straight (dropout and noise included)."""
+    k, m = 5, 7  # 256 images / 32 = 8 batches per epoch: the resume crosses an epoch boundary
+    straight = _train(fake_data, k + m)
+    ckpt = tmp_path / "run.pt"
+    first = _train(fake_data, k + m, ckpt=ckpt, stop_after=k)
+    assert first.step == k
+    resumed = _train(fake_data, k + m, resume=ckpt)
+    assert resumed.step == k + m
+    for a, b in zip(straight.G.state_dict().values(), resumed.G.state_dict().values()):
+        assert torch.equal(a, b)
+    for a, b in zip(straight.D.state_dict().values(), resumed.D.state_dict().values()):
+        assert torch.equal(a, b)
+    assert straight.history == resumed.history
+
+
+def test_trainer_leaves_global_rng_alone(fake_data):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    G, D = small_dcgan()  # init draws from the global RNG, as any nn.Module does
+    state = torch.get_rng_state()
+    Trainer(G, D, fake_data, steps=2, batch_size=16, device="cpu").fit()
+    assert torch.equal(torch.get_rng_state(), state)
+    del expected
+
+
+def test_checkpoint_into_other_architecture_names_mismatch(fake_data, tmp_path):
+    G, D = small_dcgan()
+    t = Trainer(G, D, fake_data, steps=1, batch_size=16, device="cpu")
+    t.fit()
+    t.save(tmp_path / "c.pt")
+    G2, D2 = M.DCGANGenerator(z_dim=16, width=16), M.DCGANDiscriminator(width=8)
+    t2 = Trainer(G2, D2, fake_data, steps=1, batch_size=16, device="cpu")
+    with pytest.raises(CheckpointMismatchError, match=r"project.weight: checkpoint shape \(784, 16\)"):
+        t2.load(tmp_path / "c.pt")
+    G3, D3 = M.MLPGenerator(z_dim=16), M.DCGANDiscriminator(width=8)
+    with pytest.raises(CheckpointMismatchError, match="class: checkpoint has DCGANGenerator"):
+        Trainer(G3, D3, fake_data, steps=1, batch_size=16, device="cpu").load(tmp_path / "c.pt")
+
+
+def test_atomic_checkpoint_leaves_no_temp_files(fake_data, tmp_path):
+    G, D = small_dcgan()
+    Trainer(G, D, fake_data, steps=3, batch_size=16, device="cpu",
+            callbacks=[Checkpoint(tmp_path / "c.pt", every=1)]).fit()
+    assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]
+
+
+def test_divergence_stops_with_message_and_keeps_last_good_checkpoint(fake_data, tmp_path):
+    G, D = small_dcgan()
+    ckpt = tmp_path / "good.pt"
+    t = Trainer(G, D, fake_data, steps=10, batch_size=16, device="cpu",
+                callbacks=[Checkpoint(ckpt, every=2)])
+    t.fit(2)
+    good = ckpt.read_bytes()
+    with torch.no_grad():
+        D.head.weight.fill_(float("nan"))
+    with pytest.raises(TrainingDivergedError) as err:
+        t.fit()
+    msg = str(err.value)
+    assert "step 3" in msg and "loss_D = nan" in msg and "learning rate" in msg and str(ckpt) in msg
+    assert ckpt.read_bytes() == good
+
+
+def test_sample_grid_uses_fixed_noise(fake_data, tmp_path):
+    G, D = small_dcgan()
+    grid = SampleGrid(every=2, n=16, out_dir=tmp_path)
+    t = Trainer(G, D, fake_data, steps=4, batch_size=16, device="cpu", callbacks=[grid])
+    t.fit()
+    assert [s for s, _ in t.samples] == [2, 4]
+    assert t.samples[0][1].shape == (16, 1, 28, 28)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["step_000002.png", "step_000004.png"]
+
+
+def test_unknown_loss_lists_valid_ones():
+    with pytest.raises(ValueError) as err:
+        TrainConfig(loss="wasserstein")
+    for name in L.LOSSES:
+        assert name in str(err.value)
+
+
+@pytest.mark.parametrize("bad", [dict(steps=-1), dict(batch_size=0), dict(n_critic=0), dict(lr_g=0),
+                                 dict(betas=(0.5, 1.5)), dict(label_flip_p=2.0), dict(smoothing_mode="x"),
+                                 dict(loss="hinge", label_smoothing=0.1), dict(device="tpu")])
+def test_bad_config_raises(bad):
+    with pytest.raises((ValueError, TypeError)):
+        TrainConfig(**bad)
+
+
+def test_unknown_config_key_and_bad_batch(fake_data):
+    G, D = small_dcgan()
+    with pytest.raises(TypeError, match="unknown config keys"):
+        Trainer(G, D, fake_data, step=3)
+    with pytest.raises(ValueError, match="exceeds the dataset size"):
+        Trainer(G, D, fake_data, batch_size=1000, device="cpu")
+
+
+def test_import_changes_no_global_state():
+    code = (
+        "import warnings, torch, random\n"
+        "torch.manual_seed(7); random.seed(7)\n"
+        "s = torch.get_rng_state(); r = random.getstate(); f = list(warnings.filters)\n"
+        "import matplotlib as mpl; rc = dict(mpl.rcParams)\n"
+        "import gancourse, gancourse.data, gancourse.models, gancourse.losses, gancourse.train\n"
+        "assert torch.equal(s, torch.get_rng_state()), 'torch RNG changed'\n"
+        "assert r == random.getstate(), 'random changed'\n"
+        "assert f == list(warnings.filters), 'warning filters changed'\n"
+        "assert rc == dict(mpl.rcParams), 'rcParams changed'\n"
+        "print('clean')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "clean" in out.stdout
