@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -325,6 +325,7 @@ class Trainer:
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=cfg.betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=cfg.betas)
         self.step = 0
+        self.elapsed = 0.0  # seconds spent in training steps, carried across resumes
         self.history: dict[str, list[float]] = {}
         self.samples: list[tuple[int, torch.Tensor]] = []
         self.last_checkpoint: Path | None = None
@@ -384,10 +385,12 @@ class Trainer:
         finished = False
         try:
             while self.step < target:
+                t0 = time.perf_counter()
                 with self._own_rng():
                     metrics = self._one_step()
                 self._check_finite(metrics)
                 self.step += 1
+                self.elapsed += time.perf_counter() - t0
                 for cb in self.callbacks:
                     cb.on_step_end(self, metrics)
             finished = True
@@ -440,6 +443,7 @@ class Trainer:
         return {
             "format": CHECKPOINT_FORMAT,
             "step": self.step,
+            "elapsed": self.elapsed,
             "config": dataclasses.asdict(self.config),
             "G": {"class": type(self.G).__name__, "state": self.G.state_dict()},
             "D": {"class": type(self.D).__name__, "state": self.D.state_dict()},
@@ -466,6 +470,7 @@ class Trainer:
         self.opt_g.load_state_dict(ckpt["opt_g"])
         self.opt_d.load_state_dict(ckpt["opt_d"])
         self.step = ckpt["step"]
+        self.elapsed = ckpt.get("elapsed", 0.0)
         self._rng = ckpt["rng"]
         self._perm = None if ckpt["perm"] is None else ckpt["perm"].to(self.device)
         self._pos = ckpt["pos"]
