@@ -22,3 +22,20 @@ def mnist_dir():
     if not path:
         pytest.skip("GANCOURSE_MNIST is not set (the CI script sets it)")
     return path
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory):
+    """Build the HTML book once per test session (warnings are errors); return the html folder."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    out = tmp_path_factory.mktemp("book")
+    proc = subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(root), "-W", "-n",
+                           "--keep-going", "--path-output", str(out)],
+                          capture_output=True, text=True, timeout=900)
+    if proc.returncode != 0:
+        pytest.fail("jupyter-book build failed:\n" + proc.stdout[-5000:] + proc.stderr[-3000:])
+    return out / "_build" / "html"

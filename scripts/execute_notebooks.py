@@ -1,0 +1,68 @@
+"""Re-execute notebooks in place with their committed parameters, and stamp them.
+
+The built book shows the committed outputs, so this is how outputs are refreshed:
+
+    python scripts/execute_notebooks.py                    # every notebook in book/ and solutions/
+    python scripts/execute_notebooks.py book/02_*.ipynb    # some of them
+    python scripts/execute_notebooks.py --smoke            # smoke parameters, to a temp folder (a dry run)
+
+Each executed notebook gets `metadata.gancourse` = {code_hash, device, seconds, torch};
+the tests check that the hash still matches the code, so stale outputs fail CI.
+Exercise notebooks keep no outputs (students start from a clean page).
+"""
+import argparse
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbtools
+
+
+def device_name() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda: " + torch.cuda.get_device_name(0)
+    return f"cpu: {platform.machine()}, {torch.get_num_threads()} threads"
+
+
+def execute(path: Path, out: Path, parameters: dict | None = None) -> float:
+    import papermill as pm
+
+    t0 = time.perf_counter()
+    pm.execute_notebook(str(path), str(out), parameters=parameters or {}, cwd=str(path.parent),
+                        kernel_name="python3", progress_bar=False, request_save_on_cell_execute=False)
+    return time.perf_counter() - t0
+
+
+def stamp(path: Path, seconds: float) -> None:
+    import torch
+
+    nb = nbtools.load(path)
+    nb["metadata"]["gancourse"] = {"code_hash": nbtools.code_hash(nb), "device": device_name(),
+                                   "seconds": round(seconds, 1), "torch": torch.__version__}
+    nbtools.save(nb, path)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("paths", nargs="*", type=Path)
+    p.add_argument("--smoke", action="store_true", help="use the smoke parameters; write to a temp folder")
+    args = p.parse_args()
+    paths = [x.resolve() for x in args.paths] or nbtools.notebooks(("book", "solutions"))
+    smoke = nbtools.smoke_parameters() if args.smoke else {}
+    tmp = Path(tempfile.mkdtemp(prefix="gancourse-nb-"))
+    for path in paths:
+        rel = str(path.relative_to(nbtools.ROOT))
+        out = tmp / path.name if args.smoke else path
+        seconds = execute(path, out, smoke.get(rel, {}) if args.smoke else None)
+        if not args.smoke:
+            stamp(path, seconds)
+        print(f"{rel}: {seconds:.1f} s on {device_name()}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

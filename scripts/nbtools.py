@@ -1,0 +1,95 @@
+"""Shared notebook helpers for the scripts and the tests: finding notebooks, the
+"Running this notebook" first cell, smoke parameters, and the execution stamp.
+
+It does not execute anything itself; `execute_notebooks.py` and the tests do.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK_DIRS = ("book", "solutions", "exercises")
+SMOKE_DIR = ROOT / "tests" / "smoke"
+SETUP_TAG = "colab-setup"
+
+
+def notebooks(dirs=NOTEBOOK_DIRS) -> list[Path]:
+    """Every committed notebook under the given folders, sorted."""
+    found = []
+    for d in dirs:
+        found += sorted(p for p in (ROOT / d).rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    return found
+
+
+def repository() -> tuple[str, str]:
+    """(url, branch) from _config.yml: the one setting a fork changes."""
+    cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
+    repo = cfg["repository"]
+    return repo["url"].rstrip("/"), repo.get("branch", "main")
+
+
+def setup_cell_source() -> str:
+    url, branch = repository()
+    return f'''#@title Running this notebook
+# In Google Colab this installs gancourse and prints the device (the GPU when the runtime
+# has one: Runtime > Change runtime type > GPU). Anywhere else it does nothing.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "gancourse @ git+{url}@{branch}"], check=True)
+    import torch
+
+    print("device:", "cuda (" + torch.cuda.get_device_name(0) + ")" if torch.cuda.is_available()
+          else "cpu: for speed choose Runtime > Change runtime type > GPU")'''
+
+
+def setup_cell() -> dict:
+    return {
+        "cell_type": "code",
+        "execution_count": None,
+        "id": "colab-setup",
+        "metadata": {"tags": [SETUP_TAG, "hide-cell"], "cellView": "form",
+                     "jupyter": {"source_hidden": True}},
+        "outputs": [],
+        "source": setup_cell_source(),
+    }
+
+
+COLAB_METADATA = {"accelerator": "GPU", "colab": {"gpuType": "T4", "provenance": []}}
+
+
+def smoke_parameters() -> dict:
+    """notebook path (relative to the repo) -> its smoke parameters, from tests/smoke/*.yml."""
+    merged = {}
+    for f in sorted(SMOKE_DIR.glob("*.yml")):
+        for nb, params in (yaml.safe_load(f.read_text()) or {}).items():
+            if nb in merged:
+                raise ValueError(f"{nb} has smoke parameters in two files ({f.name} and another)")
+            merged[nb] = params or {}
+    return merged
+
+
+def code_hash(nb: dict) -> str:
+    """A hash of every code cell's source (the Colab set-up cell aside, which does nothing
+    outside Colab): what the committed outputs were produced from."""
+    h = hashlib.sha256()
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code" and SETUP_TAG not in cell.get("metadata", {}).get("tags", []):
+            src = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+            h.update(src.encode() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def load(path: Path) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def save(nb: dict, path: Path) -> None:
+    Path(path).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")

@@ -1,0 +1,91 @@
+"""Notebook CI: every notebook runs with its smoke parameters (papermill), passes nbval
+(cells marked NBVAL_CHECK_OUTPUT must reproduce their committed output), and the
+book's committed outputs belong to its current code.
+
+Smoke parameters live in tests/smoke/*.yml, one entry per notebook.
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+import nbtools  # noqa: E402
+
+ALL = nbtools.notebooks()
+BOOK = nbtools.notebooks(("book",))
+ids = [str(p.relative_to(nbtools.ROOT)) for p in ALL]
+
+
+def _tags(cell):
+    return cell.get("metadata", {}).get("tags", [])
+
+
+@pytest.mark.parametrize("path", ALL, ids=ids)
+def test_structure(path):
+    nb = nbtools.load(path)
+    rel = str(path.relative_to(nbtools.ROOT))
+    assert nbtools.SETUP_TAG in _tags(nb["cells"][0]), f"{rel}: first cell is not the Colab set-up cell"
+    assert any("parameters" in _tags(c) for c in nb["cells"] if c["cell_type"] == "code"), \
+        f"{rel}: no cell tagged 'parameters'"
+    assert rel in nbtools.smoke_parameters(), f"{rel}: no entry in tests/smoke/*.yml"
+
+
+def test_setup_cells_in_sync():
+    out = subprocess.run([sys.executable, str(nbtools.ROOT / "scripts" / "sync_notebooks.py"), "--check"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("path", BOOK, ids=[str(p.relative_to(nbtools.ROOT)) for p in BOOK])
+def test_committed_outputs_are_current(path):
+    """The book shows committed outputs: they must come from this code, run top to bottom, error-free."""
+    nb = nbtools.load(path)
+    stamp = nb["metadata"].get("gancourse", {})
+    assert stamp.get("code_hash") == nbtools.code_hash(nb), \
+        f"{path.name}: code changed since its outputs were made; run python scripts/execute_notebooks.py {path.relative_to(nbtools.ROOT)}"
+    counts = []
+    for cell in nb["cells"][1:]:
+        if cell["cell_type"] != "code":
+            continue
+        assert cell.get("execution_count") is not None, f"{path.name}: a code cell was not executed"
+        counts.append(cell["execution_count"])
+        for out in cell.get("outputs", []):
+            if "raises-exception" not in _tags(cell):
+                assert out.get("output_type") != "error", f"{path.name}: error output {out.get('ename')}"
+            text = "".join(out.get("text", "")) if out.get("output_type") == "stream" else ""
+            assert "Traceback (most recent call last)" not in text, f"{path.name}: a traceback is shown"
+    assert counts == sorted(counts), f"{path.name}: cells were not run top to bottom"
+
+
+@pytest.mark.parametrize("path", ALL, ids=ids)
+def test_papermill_smoke(path, tmp_path):
+    import papermill as pm
+
+    rel = str(path.relative_to(nbtools.ROOT))
+    pm.execute_notebook(str(path), str(tmp_path / path.name), parameters=nbtools.smoke_parameters().get(rel, {}),
+                        cwd=str(path.parent), kernel_name="python3", progress_bar=False,
+                        execution_timeout=600)
+
+
+@pytest.mark.parametrize("path", ALL, ids=ids)
+def test_nbval(path):
+    """nbval --nbval-lax on the committed notebook with its smoke parameters injected."""
+    import nbformat
+    from papermill.parameterize import parameterize_notebook
+
+    rel = str(path.relative_to(nbtools.ROOT))
+    nb = nbformat.read(str(path), as_version=4)
+    nb = parameterize_notebook(nb, nbtools.smoke_parameters().get(rel, {}), kernel_name="python3")
+    copy = path.parent / f".nbval-{path.name}"
+    nbformat.write(nb, str(copy))
+    try:
+        out = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "-q", "-p", "no:cacheprovider",
+                              "--nbval-cell-timeout=600", str(copy)],
+                             capture_output=True, text=True, cwd=str(path.parent), env={**os.environ})
+    finally:
+        copy.unlink()
+    assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-2000:]
