@@ -5,6 +5,7 @@ The built book shows the committed outputs, so this is how outputs are refreshed
     python scripts/execute_notebooks.py                    # every notebook in book/ and solutions/
     python scripts/execute_notebooks.py book/02_*.ipynb    # some of them
     python scripts/execute_notebooks.py --smoke            # smoke parameters, to a temp folder (a dry run)
+    python scripts/execute_notebooks.py --out DIR          # full parameters, to DIR (the GPU suite)
 
 Each executed notebook gets `metadata.gancourse` = {code_hash, device, seconds, torch};
 the tests check that the hash still matches the code, so stale outputs fail CI.
@@ -50,17 +51,24 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="*", type=Path)
     p.add_argument("--smoke", action="store_true", help="use the smoke parameters; write to a temp folder")
+    p.add_argument("--out", type=Path, help="write executed copies here instead of updating in place")
     args = p.parse_args()
     paths = [x.resolve() for x in args.paths] or nbtools.notebooks(("book", "solutions"))
     smoke = nbtools.smoke_parameters() if args.smoke else {}
-    tmp = Path(tempfile.mkdtemp(prefix="gancourse-nb-"))
+    out_dir = args.out or (Path(tempfile.mkdtemp(prefix="gancourse-nb-")) if args.smoke else None)
+    if out_dir:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    total = 0.0
+    print(f"{'notebook':45s} {'seconds':>8s}   device")
     for path in paths:
         rel = str(path.relative_to(nbtools.ROOT))
-        out = tmp / path.name if args.smoke else path
+        out = out_dir / path.name if out_dir else path
         seconds = execute(path, out, smoke.get(rel, {}) if args.smoke else None)
-        if not args.smoke:
+        total += seconds
+        if not out_dir:
             stamp(path, seconds)
-        print(f"{rel}: {seconds:.1f} s on {device_name()}", flush=True)
+        print(f"{rel:45s} {seconds:8.1f}   {device_name()}", flush=True)
+    print(f"{'total':45s} {total:8.1f}")
     return 0
 
 

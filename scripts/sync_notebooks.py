@@ -1,13 +1,22 @@
-"""Make every notebook's first cell the current "Running this notebook" cell and give
-it Colab's GPU metadata. Run it after changing `repository.url` in _config.yml.
+"""Make every notebook's first cell the current "Running this notebook" cell, point its
+Colab links at the configured repository, and give it Colab's GPU metadata. Run it after
+changing `repository.url` in _config.yml.
 
     python scripts/sync_notebooks.py          # rewrite the notebooks
     python scripts/sync_notebooks.py --check  # exit 1 if any notebook is out of date
 """
 import argparse
+import re
 import sys
 
 import nbtools
+
+COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/github/[^/\s]+/[^/\s]+/blob/[^/\s]+/")
+
+
+def colab_prefix() -> str:
+    url, branch = nbtools.repository()
+    return f"https://colab.research.google.com/github/{url.split('github.com/', 1)[-1]}/blob/{branch}/"
 
 
 def sync(nb: dict) -> bool:
@@ -17,12 +26,24 @@ def sync(nb: dict) -> bool:
     if cells and nbtools.SETUP_TAG in cells[0].get("metadata", {}).get("tags", []):
         old = cells[0]
         src = old["source"] if isinstance(old["source"], str) else "".join(old["source"])
-        if src != cell["source"] or old["metadata"] != cell["metadata"]:
-            cells[0] = {**cell, "execution_count": old.get("execution_count"), "outputs": old.get("outputs", [])}
+        managed = {k: old["metadata"].get(k) for k in cell["metadata"]}
+        if src != cell["source"] or managed != cell["metadata"]:
+            # keep what papermill and Jupyter add (execution times, outputs); own the rest
+            old["source"] = cell["source"]
+            old["metadata"].update(cell["metadata"])
             changed = True
     else:
         cells.insert(0, cell)
         changed = True
+    # Links to other notebooks in Colab (e.g. a chapter's exercises) follow repository.url too.
+    prefix = colab_prefix()
+    for c in cells:
+        if c["cell_type"] == "markdown":
+            src = c["source"] if isinstance(c["source"], str) else "".join(c["source"])
+            new = COLAB_LINK.sub(prefix, src)
+            if new != src:
+                c["source"] = new
+                changed = True
     for k, v in nbtools.COLAB_METADATA.items():
         if nb["metadata"].get(k) != v:
             nb["metadata"][k] = v

@@ -90,3 +90,14 @@ def test_real_mnist(mnist_dir, tmp_path, monkeypatch):
     assert torch.bincount(d.labels).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
     sevens = gdata.load_mnist(train=False, digits=[7], subset=100)
     assert len(sevens) == 100 and sevens.labels.eq(7).all()
+
+
+def test_fashion_mnist_from_debian_package(tmp_path, monkeypatch):
+    """Fashion-MNIST comes from Debian's dataset-fashion-mnist package (.ci/run installs it)."""
+    if not Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").is_file():
+        pytest.skip("Debian package dataset-fashion-mnist is not installed")
+    monkeypatch.delenv("GANCOURSE_FASHION_MNIST", raising=False)
+    monkeypatch.setenv("GANCOURSE_CACHE", str(tmp_path))
+    d = gdata.load_fashion_mnist(train=False, digits=[0, 9])
+    assert len(d) == 2000 and d.images.shape[1:] == (1, 28, 28)
+    assert d.images.min().item() == -1.0 and d.images.max().item() == 1.0

@@ -1,0 +1,37 @@
+"""The built HTML book: it builds with warnings as errors, every chapter has its Colab
+button, and no page shows an error or a traceback."""
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+import nbtools  # noqa: E402
+
+
+def toc_files():
+    toc = yaml.safe_load((nbtools.ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [c["file"] for c in part.get("chapters", [])]
+    return files
+
+
+def test_every_chapter_notebook_is_in_the_toc():
+    listed = set(toc_files())
+    for nb in nbtools.notebooks(("book",)):
+        assert str(nb.relative_to(nbtools.ROOT).with_suffix("")) in listed, f"{nb.name} is not in _toc.yml"
+
+
+def test_book_pages(built_book):
+    url, branch = nbtools.repository()
+    repo = url.split("github.com/", 1)[-1]
+    for f in toc_files():
+        page = built_book / (f + ".html")
+        html = page.read_text()
+        assert "Traceback (most recent call last)" not in html, f"{f}: shows a traceback"
+        assert not re.search(r'class="[^"]*\boutput\b[^"]*\berror\b', html), f"{f}: shows an error output"
+        if (nbtools.ROOT / (f + ".ipynb")).exists():
+            assert f"colab.research.google.com/github/{repo}/blob/{branch}/{f}.ipynb" in html, \
+                f"{f}: no Open-in-Colab button"
