@@ -8,13 +8,16 @@ no seeding, no matplotlib rcParams, no warning filters, no downloads):
 - :mod:`gancourse.losses`  GAN objectives and regularisers on logits
 - :mod:`gancourse.train`   d_step, g_step, Trainer, callbacks, checkpoints
 - :mod:`gancourse.utils`   seeding, device choice, image grids, plot style
+- :mod:`gancourse.metrics` the course's MNIST classifier, FID, IS, coverage
+- ``gancourse.pretrained(name)`` loads a shipped generator offline
 """
 from . import data, losses, models, train, utils
 from .data import load_mnist, load_fashion_mnist
+from .pretrained import pretrained
 from .train import Trainer, TrainConfig
 from .utils import resolve_device, seed_everything
 
 __version__ = "0.1.0"
 
 __all__ = ["data", "losses", "models", "train", "utils", "load_mnist", "load_fashion_mnist",
-           "Trainer", "TrainConfig", "resolve_device", "seed_everything", "__version__"]
+           "Trainer", "TrainConfig", "resolve_device", "seed_everything", "pretrained", "__version__"]
