@@ -34,7 +34,8 @@ def execute(path: Path, out: Path, parameters: dict | None = None) -> float:
 
     t0 = time.perf_counter()
     pm.execute_notebook(str(path), str(out), parameters=parameters or {}, cwd=str(path.parent),
-                        kernel_name="python3", progress_bar=False, request_save_on_cell_execute=False)
+                        kernel_name="python3", progress_bar=False, request_save_on_cell_execute=False,
+                        store_widget_state=False)  # the book renders the widgets' static HTML
     return time.perf_counter() - t0
 
 

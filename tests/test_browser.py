@@ -1,0 +1,342 @@
+"""The static book rendering in a real browser: headless Chromium (Debian's `chromium`
+package) driven by Playwright, against a throwaway Jupyter Book built here.
+
+The throwaway book has the same interactive settings as the real one
+(``gancourse.interactive.sphinxext.BOOK_CONFIG``) and one notebook, executed here, that
+shows a quiz, a conditional latent explorer and the two small plots. When chapters of
+the real book show quizzes, the `built_book` pages are checked too.
+
+Screenshots go to $GANCOURSE_ARTIFACTS (default: a temporary folder, printed).
+"""
+import base64
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs headless Chromium at /usr/bin/chromium "
+                                                     "(apt-get install -y chromium chromium-driver)"),
+]
+
+CELLS = [
+    "import torch\ntorch.set_num_threads(1)\n"
+    "from gancourse.interactive import show_quiz, LatentExplorer, LeakyReLUPlot, GeneratorLossPlot\n"
+    "from gancourse.models import ConditionalDCGANGenerator",
+    'show_quiz("activations")',
+    # PyTorch's default initialisation (not DCGAN's N(0, 0.02)) gives untrained images some contrast.
+    "torch.manual_seed(0)\ng = ConditionalDCGANGenerator()\n"
+    "for m in g.modules():\n    if hasattr(m, 'reset_parameters'):\n        m.reset_parameters()\n"
+    "LatentExplorer(g, n_directions=2, class_names=[f'digit {i}' for i in range(10)])",
+    "LeakyReLUPlot()",
+    "GeneratorLossPlot()",
+]
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory):
+    folder = Path(os.environ.get("GANCOURSE_ARTIFACTS") or tmp_path_factory.mktemp("browser-artifacts"))
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"\n[test_browser] screenshots in {folder}")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_book(tmp_path_factory):
+    """Execute one notebook (real kernel) and build a one-page Jupyter Book with -W; return the page path."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from gancourse.interactive.sphinxext import BOOK_CONFIG
+
+    book = tmp_path_factory.mktemp("tiny-book")
+    (book / "_config.yml").write_text('title: "Interactive components"\nonly_build_toc_files: true\n'
+                                      'execute:\n  execute_notebooks: "off"\n' + BOOK_CONFIG, "utf-8")
+    (book / "_toc.yml").write_text("format: jb-book\nroot: page\n", "utf-8")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Interactive components")]
+    nb.cells += [nbformat.v4.new_code_cell(src) for src in CELLS]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    # As scripts/execute_notebooks.py should: no widget state in the file (the book does not use it).
+    NotebookClient(nb, timeout=300, kernel_name="python3", store_widget_state=False,
+                   resources={"metadata": {"path": str(book)}}).execute()
+    for cell in nb.cells[2:]:
+        data = cell.outputs[0]["data"]
+        assert {"application/vnd.jupyter.widget-view+json", "text/html"} <= set(data)
+    nbformat.write(nb, str(book / "page.ipynb"))
+    jb = str(Path(sys.executable).parent / "jupyter-book")
+    proc = subprocess.run([jb, "build", str(book), "-W", "-n", "--keep-going"], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, "jupyter-book build -W failed:\n" + proc.stdout[-4000:] + proc.stderr[-3000:]
+    return book / "_build" / "html" / "page.html"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, tiny_book):
+    pg = browser.new_page(viewport={"width": 1000, "height": 900})
+    errors, requests = [], []
+    pg.on("pageerror", lambda err: errors.append(f"{err}\n{err.stack}"))
+    pg.on("request", lambda r: requests.append(r.url))
+    pg.goto(tiny_book.as_uri())
+    pg.wait_for_selector(".gc-quiz.gc-js")
+    pg.wait_for_selector(".gc-frames.gc-js")
+    yield pg
+    ours = [e for e in errors if "gancourse" in e]
+    assert not ours, f"script errors from gancourse-interactive.js: {ours}"
+    remote = [u for u in requests if not u.startswith(("file:", "data:"))]
+    assert not remote, f"the page fetched from the network: {remote}"
+    pg.close()
+
+
+def _text(locator) -> str:
+    return re.sub(r"\s+", " ", locator.inner_text()).strip()
+
+
+# ---------------------------------------------------------------------- quiz
+def test_the_page_is_self_contained(tiny_book):
+    html = tiny_book.read_text("utf-8")
+    assert "_static/gancourse-interactive.js" in html and "_static/gancourse-interactive.css" in html
+    assert (tiny_book.parent / "_static" / "gancourse-interactive.js").is_file()
+    assert "widget-state+json" not in html and "application/vnd.jupyter.widget-view+json" not in html
+    assert not re.search(r'<script[^>]+src="https?://', html), "a script is loaded from another site"
+    assert html.count('class="gc-quiz"') == 1 and html.count('class="gc-frames"') == 3
+
+
+def test_wrong_answer_then_right_answer(page, artifacts):
+    q = page.locator('.gc-q[data-qid="tanh-scaling"]')
+    q.get_by_label("[0, 1]").check()
+    q.get_by_role("button", name="Check your answer to question 2").click()
+    feedback = q.locator(".gc-feedback")
+    assert "gc-fb-wrong" in feedback.get_attribute("class")
+    assert _text(feedback).startswith("✗ Not quite. That is the range of a sigmoid output.")
+    q.screenshot(path=str(artifacts / "quiz-wrong.png"))
+    q.get_by_label("[−1, 1]").check()
+    q.get_by_role("button", name="Check your answer to question 2").click()
+    assert "gc-fb-correct" in feedback.get_attribute("class")
+    assert _text(feedback).startswith("✓ Correct. Real and generated images must live in the same range")
+    assert _text(page.locator(".gc-score")) == "Score: 1 / 6"
+    q.screenshot(path=str(artifacts / "quiz-right.png"))
+    page.locator(".gc-quiz").screenshot(path=str(artifacts / "quiz.png"))
+    page.emulate_media(color_scheme="dark")               # the theme's "auto" mode follows the reader
+    page.wait_for_function("document.documentElement.dataset.theme === 'dark'")
+    page.locator(".gc-quiz").screenshot(path=str(artifacts / "quiz-dark.png"))
+
+
+def _scenarios(q):
+    """Answers to try, in the canonical forms of gancourse.interactive.quiz.grade."""
+    if q.type == "multiple_choice":
+        return [None] + list(range(len(q.options))) + [q.answer]   # end on the right answer
+    if q.type == "true_false":
+        return [None, True, False]
+    if q.type == "multiple_select":
+        return [[], [0], list(range(len(q.options))), list(q.answer)]
+    if q.type == "matching":
+        right = {left: r for left, r in q.pairs}
+        lefts = list(right)
+        swapped = {**right, lefts[0]: right[lefts[1]], lefts[1]: right[lefts[0]]}
+        partial = {lefts[0]: right[lefts[0]]}
+        return [partial, swapped, {**right, lefts[0]: q.choices[0] if q.choices[0] != right[lefts[0]]
+                                    else q.choices[1]}, right]
+    return ["", "two", f"{q.answer + 1:g}", f"{q.answer - 1:g}", f" {q.answer:g} ",
+            f"{q.answer + q.tolerance / 2:g}".replace("-", "\u2212")]
+
+
+def _enter(qel, q, answer):
+    """Enter an answer as a reader would."""
+    if q.type in ("multiple_choice", "true_false", "multiple_select"):
+        boxes = qel.locator("input")
+        chosen = {answer} if not isinstance(answer, list) else set(answer)
+        if q.type == "true_false":
+            chosen = {0 if answer else 1} if answer is not None else set()
+        for i in range(boxes.count()):
+            if i in chosen:
+                boxes.nth(i).check()
+            elif q.type == "multiple_select":
+                boxes.nth(i).uncheck()
+        if answer is None:      # radios cannot be unchecked by clicking: clear them as "Reset" would
+            boxes.evaluate_all("els => els.forEach(e => { e.checked = false; })")
+    elif q.type == "matching":
+        for i, (left, _) in enumerate(q.pairs):
+            qel.locator("select").nth(i).select_option(answer.get(left, ""))
+    else:
+        qel.locator("input").fill(answer)
+
+
+def test_page_gives_the_same_feedback_and_score_as_python(page):
+    """Every question, right, wrong and unusable answers: the page says what Quiz.check says."""
+    from gancourse.interactive import load_quiz
+
+    quiz = load_quiz("activations")
+    for n, q in enumerate(quiz.questions, 1):
+        qel = page.locator(f'.gc-q[data-qid="{q.id}"]')
+        for answer in _scenarios(q):
+            quiz.answer(q.id, answer)
+            expected = quiz.check(q.id)
+            _enter(qel, q, answer)
+            qel.locator(".gc-check").click()
+            shown = _text(qel.locator(".gc-feedback"))
+            assert shown == expected.message, f"question {n} ({q.id}), answer {answer!r}"
+            assert f"gc-fb-{expected.status}" in qel.locator(".gc-feedback").get_attribute("class")
+            if expected.marks:
+                marks = [_text(m) for m in qel.locator(".gc-mark").all()]
+                assert marks == [("✓ right" if ok else "✗ wrong") for ok in expected.marks]
+            assert _text(page.locator(".gc-score")) == quiz.score_text()
+    assert quiz.score == (len(quiz.questions), len(quiz.questions))
+    page.get_by_role("button", name="Reset quiz").click()
+    assert _text(page.locator(".gc-score")) == "Score: 0 / 6"
+    assert all(_text(f) == "" for f in page.locator(".gc-feedback").all())
+
+
+def test_quiz_works_from_the_keyboard(page):
+    first = page.locator('.gc-q[data-qid="tanh-scaling"] input').first
+    first.focus()
+    page.keyboard.press("ArrowDown")                      # radio groups move with the arrow keys
+    page.keyboard.press("Tab")                            # to the Check button
+    assert page.evaluate("document.activeElement.className") == "gc-check"
+    page.keyboard.press("Enter")
+    assert _text(page.locator('.gc-q[data-qid="tanh-scaling"] .gc-feedback')).startswith("✓ Correct.")
+    page.get_by_label("Your answer", exact=True).first.focus()   # the numeric question: type, then Enter
+    page.keyboard.type("-0.6")
+    page.keyboard.press("Enter")
+    assert _text(page.locator('.gc-q[data-qid="leaky-value"] .gc-feedback')).startswith("✓ Correct.")
+    page.locator('.gc-q[data-qid="match-activations"] select').first.focus()
+    page.keyboard.press("ArrowDown")                      # a closed <select> changes with the arrow keys
+    assert page.locator('.gc-q[data-qid="match-activations"] select').first.input_value() != ""
+
+
+def test_every_control_has_an_accessible_name(page):
+    unnamed = page.evaluate("""() => {
+        const out = [];
+        document.querySelectorAll('.gc-quiz input, .gc-quiz select, .gc-frames input, .gc-frames select')
+          .forEach(el => { if (!el.labels.length || !el.labels[0].textContent.trim()) out.push(el.outerHTML); });
+        document.querySelectorAll('.gc-quiz button, .gc-frames button').forEach(b => {
+          if (!(b.getAttribute('aria-label') || b.textContent.trim()) || b.tabIndex < 0) out.push(b.outerHTML); });
+        return out; }""")
+    assert unnamed == []
+    assert page.get_by_role("slider", name="PC 1").count() == 1
+    assert page.get_by_role("combobox", name="class").count() == 1
+    assert page.get_by_role("img", name=re.compile(r"^Image generated by ConditionalDCGANGenerator")).count() == 1
+
+
+# ------------------------------------------------------------------ explorer
+def _shown_frame(explorer, scale):
+    """The picture on screen, one value per image pixel (centre of each scaled pixel)."""
+    from PIL import Image
+
+    shot = Image.open(io.BytesIO(explorer.locator(".gc-view").screenshot())).convert("L")
+    w, h = shot.size
+    return [[shot.getpixel((x * scale + scale // 2, y * scale + scale // 2)) for x in range(w // scale)]
+            for y in range(h // scale)]
+
+
+def _sprite_frame(explorer, index):
+    """Frame ``index`` cut from the sprite sheet embedded in the page."""
+    from PIL import Image
+
+    data = json.loads(explorer.get_attribute("data-gancourse-frames"))
+    style = explorer.locator(".gc-view").get_attribute("style")
+    sheet = Image.open(io.BytesIO(base64.b64decode(re.search(r"base64,([^)\"]+)", style).group(1)))).convert("L")
+    s = data["sprite"]
+    r, c = divmod(index, s["cols"])
+    tile = sheet.crop((c * s["w"], r * s["h"], (c + 1) * s["w"], (r + 1) * s["h"]))
+    return [[tile.getpixel((x, y)) for x in range(s["w"])] for y in range(s["h"])], s["scale"]
+
+
+def _close(a, b, tol=3):
+    return all(abs(p - q) <= tol for ra, rb in zip(a, b) for p, q in zip(ra, rb))
+
+
+def test_moving_a_latent_slider_changes_the_image(page, artifacts):
+    ex = page.locator(".gc-frames").first
+    data = json.loads(ex.get_attribute("data-gancourse-frames"))
+    expected0, scale = _sprite_frame(ex, 0)
+    before = _shown_frame(ex, scale)
+    assert _close(before, expected0), "the page does not show frame 0 at load"
+    ex.screenshot(path=str(artifacts / "explorer-default.png"))
+
+    pc1 = page.get_by_role("slider", name="PC 1")
+    pc1.focus()
+    for _ in range(4):
+        page.keyboard.press("ArrowRight")                 # +4 steps of 0.5: PC 1 = +2.0
+    assert _text(ex.locator('output[data-for="d1"]')) == "+2.0"
+    assert pc1.get_attribute("aria-valuetext") == "+2.0"
+    names = [c["name"] for c in data["controls"]]
+    c = data["controls"][names.index("d1")]
+    offset = 1 + sum(len(k["labels"]) - 1 for k in data["controls"][:names.index("d1")])
+    index = offset + c["default"] + 4 - 1
+    assert int(ex.get_attribute("data-frame-shown")) == index
+    after = _shown_frame(ex, scale)
+    assert after != before, "the image did not change"
+    assert _close(after, _sprite_frame(ex, index)[0]), "the page shows the wrong frame"
+    ex.screenshot(path=str(artifacts / "explorer-pc1.png"))
+
+    # One control at a time: moving A -> B returns PC 1 to its default.
+    page.get_by_role("slider", name="A → B").fill("5")
+    assert _text(ex.locator('output[data-for="d1"]')) == "+0.0" and _text(ex.locator('output[data-for="t"]')) == "0.5"
+    assert int(ex.get_attribute("data-frame-shown")) == 5
+    # The class combines with the sliders: same slider position, another block of frames.
+    page.get_by_role("combobox", name="class").select_option(label="digit 3")
+    assert int(ex.get_attribute("data-frame-shown")) == 3 * data["frames_per_block"] + 5
+    assert _close(_shown_frame(ex, scale), _sprite_frame(ex, 3 * data["frames_per_block"] + 5)[0])
+    assert "class digit 3" in ex.locator(".gc-view").get_attribute("aria-label")
+    ex.screenshot(path=str(artifacts / "explorer-class3.png"))
+
+
+def test_plot_sliders_switch_frames(page, artifacts):
+    leaky = page.locator(".gc-frames").nth(1)
+    visible = 'g[data-frame]:not([style*="none"])'
+    assert leaky.locator(visible).count() == 1
+    first = leaky.locator(visible).get_attribute("data-frame")
+    leaky.screenshot(path=str(artifacts / "plot-leaky-0.20.png"))
+    slider = page.get_by_role("slider", name="negative slope α")
+    slider.focus()
+    for _ in range(6):
+        page.keyboard.press("ArrowRight")
+    assert _text(leaky.locator("output")) == "0.50"
+    assert leaky.locator(visible).count() == 1 and leaky.locator(visible).get_attribute("data-frame") != first
+    assert "α = 0.50" in leaky.locator(visible).text_content()
+    leaky.screenshot(path=str(artifacts / "plot-leaky-0.50.png"))
+    loss = page.locator(".gc-frames").nth(2)
+    page.get_by_role("slider", name="D(G(z))").fill("0")
+    assert "At D(G(z)) = 0.02" in loss.locator(visible).text_content()
+    loss.screenshot(path=str(artifacts / "plot-generator-loss.png"))
+
+
+# ------------------------------------------------------------ the real book
+def _chapters_with_quizzes():
+    return [p for p in sorted((ROOT / "book").glob("*.ipynb")) if "show_quiz(" in p.read_text("utf-8")]
+
+
+@pytest.mark.skipif(not _chapters_with_quizzes(), reason="no chapter of the book shows a quiz yet")
+def test_quizzes_in_the_built_book(request, browser, artifacts):
+    html_dir = request.getfixturevalue("built_book")
+    pages = [p for p in sorted(html_dir.rglob("*.html")) if "data-gancourse-quiz" in p.read_text("utf-8")]
+    assert pages, "chapters call show_quiz but no built page holds a quiz (check nb_mime_priority_overrides)"
+    for path in pages:
+        pg = browser.new_page(viewport={"width": 1000, "height": 900})
+        pg.goto(path.as_uri())
+        pg.wait_for_selector(".gc-quiz.gc-js")
+        q = pg.locator(".gc-q").first
+        q.locator(".gc-check").click()                    # nothing entered yet: a prompt, not a verdict
+        assert "gc-fb-invalid" in q.locator(".gc-feedback").get_attribute("class")
+        pg.locator(".gc-quiz").first.screenshot(path=str(artifacts / f"book-{path.stem}-quiz.png"))
+        pg.close()
