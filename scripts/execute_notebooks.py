@@ -12,6 +12,7 @@ the tests check that the hash still matches the code, so stale outputs fail CI.
 Exercise notebooks keep no outputs (students start from a clean page).
 """
 import argparse
+import os
 import platform
 import sys
 import tempfile
@@ -54,6 +55,8 @@ def main() -> int:
     p.add_argument("--smoke", action="store_true", help="use the smoke parameters; write to a temp folder")
     p.add_argument("--out", type=Path, help="write executed copies here instead of updating in place")
     args = p.parse_args()
+    # A non-interactive backend (MPLBACKEND=Agg) would leave the committed pages without figures.
+    os.environ.pop("MPLBACKEND", None)
     paths = [x.resolve() for x in args.paths] or nbtools.notebooks(("book", "solutions"))
     smoke = nbtools.smoke_parameters() if args.smoke else {}
     out_dir = args.out or (Path(tempfile.mkdtemp(prefix="gancourse-nb-")) if args.smoke else None)
