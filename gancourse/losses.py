@@ -230,7 +230,7 @@ def apply_spectral_norm(model: nn.Module) -> nn.Module:
     return model
 
 
-# name -> (discriminator loss, generator loss). "wgan" needs clipping and "wgan-gp"
+# name -> (discriminator loss, generator loss). "wgan" clips the critic (unless clip_value=None) and "wgan-gp"
 # the penalty; the trainer adds those.
 LOSSES = {
     "non-saturating": (d_loss_bce, g_loss_nonsaturating),

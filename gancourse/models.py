@@ -264,12 +264,18 @@ class ConditionalDCGANDiscriminator(nn.Module):
         return self.disc.head(self.features(x, y))                 # (B, 1) logit
 
 
+# The "Beyond DCGAN" models live in modules of their own; neither imports this one.
+from .progressive import ProgressiveDiscriminator, ProgressiveGenerator  # noqa: E402
+from .stylegan import StyleDiscriminator, StyleGenerator  # noqa: E402
+
 MODELS = {
     "mlp": (MLPGenerator, MLPDiscriminator),
     "keras-mlp": (KerasStyleGenerator, KerasStyleDiscriminator),
     "dcgan": (DCGANGenerator, DCGANDiscriminator),
     "cmlp": (ConditionalMLPGenerator, ConditionalMLPDiscriminator),
     "cdcgan": (ConditionalDCGANGenerator, ConditionalDCGANDiscriminator),
+    "stylegan": (StyleGenerator, StyleDiscriminator),            # gancourse.stylegan
+    "progressive": (ProgressiveGenerator, ProgressiveDiscriminator),  # gancourse.progressive, at 28x28
 }
 
 

@@ -15,7 +15,7 @@ import contextlib
 import dataclasses
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -59,7 +59,7 @@ class TrainConfig:
     label_flip_p: float = 0.0     # noisy labels: flip D's targets with this probability
     instance_noise: float = 0.0   # sigma at step 0, annealed linearly to 0
     gp_weight: float = 10.0       # lambda for "wgan-gp"
-    clip_value: float = 0.01      # c for "wgan"
+    clip_value: float | None = 0.01  # c for "wgan"; None: no clipping (use r1_gamma or spectral norm)
     r1_gamma: float = 0.0         # R1 weight gamma (the penalty added is gamma / 2 * R1)
     feature_matching: bool = False  # G matches D's mean features instead of fooling D
     seed: int = 0
@@ -94,8 +94,8 @@ class TrainConfig:
         for name in ("instance_noise", "gp_weight", "r1_gamma"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
-        if self.clip_value <= 0:
-            raise ValueError(f"clip_value must be positive, got {self.clip_value!r}")
+        if self.clip_value is not None and not self.clip_value > 0:
+            raise ValueError(f"clip_value must be None (no clipping) or positive, got {self.clip_value!r}")
         resolve_device(self.device)  # raises on an unknown or unavailable device
 
     @classmethod
@@ -143,13 +143,17 @@ def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, real: torch
         # real and fake samples (Gulrajani et al. 2017), so that is where it is penalised.
         loss = loss + cfg.gp_weight * L.gradient_penalty(lambda x: _call(D, x, labels), real_in, fake_in)
     if cfg.r1_gamma:
+        # Why on real images only: R1 (Mescheder et al. 2018) flattens D around the data, so
+        # D stops pushing G once G's samples lie on it; it also bounds an unclipped critic.
         loss = loss + 0.5 * cfg.r1_gamma * L.r1_penalty(lambda x: _call(D, x, labels), real_in)
 
     opt_d.zero_grad(set_to_none=True)
     loss.backward()
     opt_d.step()
-    if cfg.loss == "wgan":
+    if cfg.loss == "wgan" and cfg.clip_value is not None:
         # Why clip after the step: the constraint must hold for the critic used next.
+        # clip_value=None leaves the critic unclipped, for a Wasserstein loss kept in check
+        # by another regulariser instead (R1 in the StyleGAN chapter).
         L.clip_weights(D, cfg.clip_value)
     return {"loss_D": loss.item(), **_d_outputs(real_out, fake_out, cfg.loss)}
 

@@ -1,0 +1,130 @@
+"""Progressive growing: shapes at every stage, exact fade-in at alpha 0 and 1 for G and D,
+the real images at each resolution, and short progressive and direct training runs."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gancourse import models as M
+from gancourse.progressive import (RESOLUTIONS, GrowthRun, ProgressiveDiscriminator, ProgressiveGenerator,
+                                   downsample, real_at, schedule, train_direct, train_progressive)
+
+torch.set_num_threads(1)
+
+
+def small_pair(seed=0):
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return ProgressiveGenerator(z_dim=8, channels=(16, 8, 8)), ProgressiveDiscriminator(channels=(16, 8, 8))
+
+
+@pytest.mark.parametrize("batch", [1, 7])
+@pytest.mark.parametrize("stage,alpha", [(0, 1.0), (1, 0.0), (1, 0.5), (1, 1.0), (2, 0.3), (2, 1.0)])
+def test_shapes_at_every_stage(batch, stage, alpha):
+    G, D = small_pair()
+    G.set_stage(stage, alpha), D.set_stage(stage, alpha)
+    r = RESOLUTIONS[stage]
+    img = G(torch.randn(batch, 8))
+    assert img.shape == (batch, 1, r, r) and img.abs().max() <= 1
+    assert D(img).shape == (batch, 1)
+    assert G.resolution == D.resolution == r
+
+
+def test_built_at_the_final_stage_and_registered():
+    G, D = M.build("progressive")
+    assert (G.stage, G.alpha, D.stage, D.alpha) == (2, 1.0, 2, 1.0)
+    assert G(torch.randn(2, G.z_dim)).shape == (2, 1, 28, 28)
+    assert "stage" not in G.state_dict() and "alpha" not in G.state_dict()
+
+
+def test_generator_fade_in_is_exact_at_both_ends():
+    G, _ = small_pair()
+    z = torch.randn(5, 8)
+    with torch.no_grad():
+        for stage in (1, 2):
+            old = G.set_stage(stage - 1)(z)
+            assert torch.equal(G.set_stage(stage, 0.0)(z), F.interpolate(old, scale_factor=2, mode="nearest"))
+            h = G.base(z)
+            for block in G.blocks[:stage]:
+                h = block(h)
+            new = torch.tanh(G.to_gray[stage](h))            # the new block's output, by hand
+            assert torch.equal(G.set_stage(stage, 1.0)(z), new)
+            mid = G.set_stage(stage, 0.25)(z)
+            assert torch.allclose(mid, 0.75 * F.interpolate(old, scale_factor=2) + 0.25 * new, atol=1e-6)
+
+
+def test_discriminator_fade_in_mirrors_it():
+    _, D = small_pair()
+    x28 = torch.rand(6, 1, 28, 28) * 2 - 1
+    with torch.no_grad():
+        for stage in (1, 2):
+            x = downsample(x28, RESOLUTIONS[stage])
+            old = D.set_stage(stage - 1)(F.avg_pool2d(x, 2))
+            assert torch.equal(D.set_stage(stage, 0.0)(x), old)
+            full = D.set_stage(stage, 1.0)(x)
+            assert not torch.allclose(full, old)
+            h = D.blocks[stage - 1](D.from_gray[stage](x))   # the new path, by hand
+            for block in reversed(D.blocks[:stage - 1]):
+                h = block(h)
+            assert torch.equal(full, D.head(h))
+
+
+def test_stage_validation():
+    G, D = small_pair()
+    with pytest.raises(ValueError, match="stage must be an int in 0..2"):
+        G.set_stage(3)
+    with pytest.raises(ValueError, match="alpha must lie in"):
+        D.set_stage(1, 1.5)
+    with pytest.raises(ValueError, match="nothing to fade from"):
+        G.set_stage(0, 0.5)
+    with pytest.raises(ValueError, match="reads 7x7 images"):
+        D.set_stage(0)(torch.zeros(2, 1, 28, 28))
+
+
+def test_real_images_at_each_resolution():
+    x = torch.rand(3, 1, 28, 28)
+    assert torch.equal(real_at(x, 2), x)
+    assert torch.allclose(real_at(x, 1), F.avg_pool2d(x, 2))
+    assert torch.allclose(real_at(x, 0), F.avg_pool2d(x, 4), atol=1e-6)
+    x14 = F.avg_pool2d(x, 2)
+    assert torch.allclose(real_at(x, 1, 0.0), F.interpolate(F.avg_pool2d(x14, 2), scale_factor=2), atol=1e-6)
+    assert real_at(x, 1, 0.4).shape == (3, 1, 14, 14)
+    with pytest.raises(ValueError, match="cannot downsample 28 pixels to 10"):
+        downsample(x, 10)
+
+
+def test_schedule():
+    phases = schedule(5)
+    assert [(p.resolution, p.fade) for p in phases] == [(7, False), (14, True), (14, False), (28, True), (28, False)]
+    assert [p.name for p in phases][:2] == ["7x7 stable", "14x14 fade-in"]
+
+
+def test_train_progressive_and_direct(fake_data):
+    G, D = small_pair()
+    torch.manual_seed(3)
+    state = torch.get_rng_state()
+    seen = []
+    run = train_progressive(G, D, fake_data, steps_per_phase=2, batch_size=8, device="cpu", n_samples=4,
+                            callback=lambda phase, run: seen.append(phase.name))
+    assert torch.equal(torch.get_rng_state(), state)
+    assert isinstance(run, GrowthRun) and run.total_steps == 10 and len(seen) == 5
+    h = run.history
+    assert h["resolution"] == [7, 7, 14, 14, 14, 14, 28, 28, 28, 28]
+    assert h["alpha"] == [1.0, 1.0, 0.0, 0.5, 1.0, 1.0, 0.0, 0.5, 1.0, 1.0]
+    assert all(len(h[k]) == 10 for k in ("loss_D", "loss_G", "D(x)", "D(G(z))"))
+    assert [p.samples.shape[-1] for p in run.phases] == [7, 14, 14, 28, 28]
+    assert all(p.seconds > 0 and p.seconds_per_step > 0 for p in run.phases)
+    assert "28x28 stable" in run.table() and (G.stage, D.stage, G.alpha) == (2, 2, 1.0)
+
+    G2, D2 = small_pair()
+    direct = train_direct(G2, D2, fake_data.images, steps=run.total_steps, batch_size=8, device="cpu",
+                          loss="non-saturating", n_samples=4)
+    assert direct.total_steps == 10 and [p.name for p in direct.phases] == ["28x28 stable"]
+    assert set(direct.history["resolution"]) == {28}
+
+
+def test_train_progressive_is_reproducible(fake_data):
+    runs = [train_progressive(*small_pair(), fake_data, steps_per_phase=1, batch_size=8, device="cpu", seed=5)
+            for _ in range(2)]
+    assert runs[0].history == runs[1].history
+    with pytest.raises(ValueError, match="batch_size 512 exceeds"):
+        train_direct(*small_pair(), fake_data, steps=1, batch_size=512, device="cpu")
