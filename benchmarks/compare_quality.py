@@ -62,49 +62,69 @@ def run_gancourse(device, steps=None, seconds=None):
     return trainer.G, trainer.step, time.perf_counter() - t0, setup
 
 
-def run_plain(device, steps=None, seconds=None, num_workers=0):
-    """The tutorial loop: torchvision dataset + DataLoader + transforms, same model and losses."""
-    from torchvision import datasets, transforms
+class PlainLoop:
+    """The tutorial loop: torchvision dataset + DataLoader + transforms, same model and losses.
 
-    cfg = RECIPES[RECIPE]["config"]
+    ``step()`` runs one D update and one G update on the next batch of the DataLoader
+    (data loading included); ``benchmarks/bench_speed.py`` times it step by step.
+    """
+
+    def __init__(self, device, num_workers=0):
+        from torchvision import datasets, transforms
+
+        cfg = RECIPES[RECIPE]["config"]
+        t0 = time.perf_counter()
+        # The torchvision root that gancourse found (a folder with MNIST/raw); no download.
+        root, download = gdata._resolve_root(gdata.DATASETS["mnist"], None)
+        tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
+        dataset = datasets.MNIST(str(root), train=True, download=download, transform=tf)
+        self.loader = torch.utils.data.DataLoader(dataset, batch_size=cfg["batch_size"], shuffle=True,
+                                                  drop_last=True, num_workers=num_workers)
+        self.setup = time.perf_counter() - t0
+        r, G, D = build_recipe(RECIPE)
+        self.device, self.G, self.D = device, G.to(device), D.to(device)
+        self.opt_g = torch.optim.Adam(G.parameters(), lr=cfg["lr_g"], betas=(0.5, 0.999))
+        self.opt_d = torch.optim.Adam(D.parameters(), lr=cfg["lr_d"], betas=(0.5, 0.999))
+        self.real_target = 1.0 - cfg["label_smoothing"]
+        torch.manual_seed(cfg["seed"])
+        self.batches = iter(())
+        self.steps = 0
+
+    def step(self):
+        try:
+            real, _ = next(self.batches)
+        except StopIteration:
+            self.batches = iter(self.loader)   # a new epoch
+            real, _ = next(self.batches)
+        G, D, device = self.G, self.D, self.device
+        real = real.to(device)
+        b = real.size(0)
+        # (1) D: maximise log D(x) + log(1 - D(G(z))), real target 0.9
+        self.opt_d.zero_grad()
+        out_real = D(real).view(-1)
+        loss_real = F.binary_cross_entropy_with_logits(out_real, torch.full((b,), self.real_target, device=device))
+        fake = G(torch.randn(b, G.z_dim, device=device))
+        out_fake = D(fake.detach()).view(-1)
+        loss_fake = F.binary_cross_entropy_with_logits(out_fake, torch.zeros(b, device=device))
+        (loss_real + loss_fake).backward()
+        self.opt_d.step()
+        # (2) G: maximise log D(G(z)) on the same fakes
+        self.opt_g.zero_grad()
+        loss_g = F.binary_cross_entropy_with_logits(D(fake).view(-1), torch.ones(b, device=device))
+        loss_g.backward()
+        self.opt_g.step()
+        self.steps += 1
+
+
+def run_plain(device, steps=None, seconds=None, num_workers=0):
+    """Train the tutorial loop for ``steps`` steps or ``seconds`` seconds."""
+    loop = PlainLoop(device, num_workers)
     t0 = time.perf_counter()
-    # The torchvision root that gancourse found (a folder with MNIST/raw); no download.
-    root, download = gdata._resolve_root(gdata.DATASETS["mnist"], None)
-    tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
-    dataset = datasets.MNIST(str(root), train=True, download=download, transform=tf)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=cfg["batch_size"], shuffle=True,
-                                         drop_last=True, num_workers=num_workers)
-    setup = time.perf_counter() - t0
-    r, G, D = build_recipe(RECIPE)
-    G, D = G.to(device), D.to(device)
-    opt_g = torch.optim.Adam(G.parameters(), lr=cfg["lr_g"], betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(D.parameters(), lr=cfg["lr_d"], betas=(0.5, 0.999))
-    real_target = 1.0 - cfg["label_smoothing"]
-    torch.manual_seed(cfg["seed"])
-    step, t0 = 0, time.perf_counter()
-    while True:
-        for real, _ in loader:
-            real = real.to(device)
-            b = real.size(0)
-            # (1) D: maximise log D(x) + log(1 - D(G(z))), real target 0.9
-            opt_d.zero_grad()
-            out_real = D(real).view(-1)
-            loss_real = F.binary_cross_entropy_with_logits(out_real, torch.full((b,), real_target, device=device))
-            fake = G(torch.randn(b, G.z_dim, device=device))
-            out_fake = D(fake.detach()).view(-1)
-            loss_fake = F.binary_cross_entropy_with_logits(out_fake, torch.zeros(b, device=device))
-            (loss_real + loss_fake).backward()
-            opt_d.step()
-            # (2) G: maximise log D(G(z)) on the same fakes
-            opt_g.zero_grad()
-            loss_g = F.binary_cross_entropy_with_logits(D(fake).view(-1), torch.ones(b, device=device))
-            loss_g.backward()
-            opt_g.step()
-            step += 1
-            if (steps is not None and step >= steps) or \
-                    (seconds is not None and time.perf_counter() - t0 >= seconds):
-                _sync(device)
-                return G, step, time.perf_counter() - t0, setup
+    while not ((steps is not None and loop.steps >= steps) or
+               (seconds is not None and time.perf_counter() - t0 >= seconds)):
+        loop.step()
+    _sync(device)
+    return loop.G, loop.steps, time.perf_counter() - t0, loop.setup
 
 
 def _sync(device):

@@ -10,7 +10,7 @@ variable ``GANCOURSE_WEIGHTS``, else ``gancourse/weights/`` inside the package.
 
 It never trains or downloads anything; training is :mod:`gancourse.pretrain`.
 ``gancourse.pretrained`` is the function :func:`load`; it also carries ``.card`` and
-``.available``, so ``gancourse.pretrained.card("dcgan-mnist")`` works too.
+``.available`` and ``.load``, so ``gancourse.pretrained.card("dcgan-mnist")`` works too.
 """
 from __future__ import annotations
 
@@ -93,3 +93,4 @@ def card(name: str, weights_dir: str | os.PathLike | None = None) -> dict:
 pretrained = load
 pretrained.card = card
 pretrained.available = available
+pretrained.load = load  # so that gancourse.pretrained.load("dcgan-mnist") reads as it does for the module

@@ -35,3 +35,14 @@ def test_book_pages(built_book):
         if (nbtools.ROOT / (f + ".ipynb")).exists():
             assert f"colab.research.google.com/github/{repo}/blob/{branch}/{f}.ipynb" in html, \
                 f"{f}: no Open-in-Colab button"
+
+
+def test_pages_load_no_script_from_the_network(built_book):
+    """Formulas (MathJax), quizzes and explorers work offline: every script comes from the book's files."""
+    for f in toc_files():
+        html = (built_book / (f + ".html")).read_text()
+        external = [s for s in re.findall(r'<script[^>]*\bsrc="([^"]+)"', html) if re.match(r"(https?:)?//", s)]
+        assert not external, f"{f}: loads scripts from the network: {external}"
+        assert "_static/mathjax/tex-mml-chtml.js" in html, f"{f}: MathJax is not served from _static"
+    fonts = built_book / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2"
+    assert any(fonts.glob("*.woff")), "MathJax's fonts are missing from the built book"

@@ -282,6 +282,20 @@ def test_loader_env_var(exported, monkeypatch):
     assert isinstance(pretrained("dcgan-mnist"), M.DCGANGenerator)
 
 
+def test_shipped_dcgan_loads_offline():
+    """The weights in the package load by both spellings, and the card says how they were trained."""
+    import gancourse
+
+    G = gancourse.pretrained("dcgan-mnist")
+    assert isinstance(G, M.DCGANGenerator) and not G.training
+    assert isinstance(gancourse.pretrained.load("dcgan-mnist"), M.DCGANGenerator)
+    c = gancourse.pretrained.card("dcgan-mnist")
+    assert c["steps"] == 9380 and c["batch_size"] == 128 and c["device"].startswith(("cpu", "cuda"))
+    with torch.no_grad():
+        x = G(torch.randn(8, G.z_dim, generator=torch.Generator().manual_seed(0)))
+    assert x.shape == (8, 1, 28, 28) and x.min() >= -1 and x.max() <= 1 and x.std() > 0.1
+
+
 def test_evaluate_command_line(exported, mnist_dir, capsys):
     from gancourse.metrics.__main__ import main
 
