@@ -23,7 +23,16 @@ def _source(arg: str | None) -> Path:
     return path.resolve()
 
 
+def _require_nbgrader() -> None:
+    try:
+        import nbgrader  # noqa: F401
+    except ImportError:
+        sys.exit("the grading commands need nbgrader: pip install nbgrader "
+                 "(or pip install 'gancourse[grading]'; requirements.txt has it)")
+
+
 def main(argv: list[str] | None = None) -> int:
+    _require_nbgrader()
     from .batch import GradeOptions
     from .worker import skip_slow_imports
 
@@ -91,6 +100,14 @@ See book/instructors.md.""")
 
     if not args.submissions.is_dir():
         sys.exit(f"{args.submissions} is not a folder")
+    for name in ("jobs", "cell_timeout", "time_limit"):
+        if getattr(args, name) < 1:
+            sys.exit(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    if args.memory_mb < 0:
+        sys.exit(f"--memory-mb must be 0 (no limit) or a positive number of MB, got {args.memory_mb}")
+    if 0 < args.memory_mb < 4096:
+        print(f"warning: --memory-mb {args.memory_mb} is small: importing torch alone maps about 3.2 GB, so "
+              "kernels may die and notebooks come out 'not graded'", file=sys.stderr)
     out = args.out.resolve()
     opts = GradeOptions(source=_source(args.source), out=out,
                         feedback=(args.feedback or out.with_name(out.stem + "-feedback")).resolve(),
