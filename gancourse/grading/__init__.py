@@ -9,5 +9,5 @@ Submodules (none is imported by ``import gancourse``; importing them changes no 
 - :mod:`gancourse.grading.worker`       one submission through nbgrader's autograde (a child process)
 - :mod:`gancourse.grading.sandbox`      namespaces and the sandboxed kernel
 
-Command line: ``python -m gancourse.grading generate | check | grade`` (see ``--help``).
+Command line: ``python -m gancourse.grading generate | check | grade | probe`` (see ``--help``).
 """
