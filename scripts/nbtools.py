@@ -87,6 +87,44 @@ def code_hash(nb: dict) -> str:
     return h.hexdigest()[:16]
 
 
+EXERCISE_DIR = ROOT / "exercises"
+RAISES_TAG = "raises-exception"
+
+
+def is_exercise(path: Path) -> bool:
+    """A generated exercise notebook (exercises/): its questions are unanswered."""
+    return Path(path).resolve().parent == EXERCISE_DIR
+
+
+def unanswered_exercise_problems(nb: dict) -> list[str]:
+    """What is wrong with an executed, unanswered exercise notebook (empty when all is well).
+
+    An unanswered exercise must run from top to bottom; the only errors allowed are the
+    ``NotImplementedError`` of the answers left to the student, in cells tagged
+    ``raises-exception``; and every graded self-check (nbgrader ``grade: true``) must fail,
+    since nothing has been answered yet (a self-check that passes on a blank answer checks
+    nothing)."""
+    problems = []
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        tags = cell.get("metadata", {}).get("tags", [])
+        name = f"cell {i} ({cell.get('id', '?')})"
+        if cell.get("execution_count") is None:
+            problems.append(f"{name} was not executed (the run stopped before it)")
+            continue
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        for err in errors:
+            if RAISES_TAG not in tags:
+                problems.append(f"{name} raised {err.get('ename')} but is not tagged {RAISES_TAG}")
+            elif err.get("ename") != "NotImplementedError":
+                problems.append(f"{name} raised {err.get('ename')}: {err.get('evalue', '')[:200]} "
+                                "(only the unanswered questions' NotImplementedError is expected)")
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade") and not errors:
+            problems.append(f"{name}: the self-check passed although the question is unanswered")
+    return problems
+
+
 def load(path: Path) -> dict:
     return json.loads(Path(path).read_text())
 

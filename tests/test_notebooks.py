@@ -3,6 +3,10 @@
 book's committed outputs belong to its current code.
 
 Smoke parameters live in tests/smoke/*.yml, one entry per notebook.
+
+exercises/ holds unanswered exercises (generated from solutions/): they run top to bottom,
+and their only errors are the unanswered questions' NotImplementedError, in cells tagged
+raises-exception, with every graded self-check failing. solutions/ and book/ run error-free.
 """
 import json
 import os
@@ -66,9 +70,19 @@ def test_papermill_smoke(path, tmp_path):
     import papermill as pm
 
     rel = str(path.relative_to(nbtools.ROOT))
-    pm.execute_notebook(str(path), str(tmp_path / path.name), parameters=nbtools.smoke_parameters().get(rel, {}),
-                        cwd=str(path.parent), kernel_name="python3", progress_bar=False,
-                        execution_timeout=600)
+    out = tmp_path / path.name
+    try:
+        pm.execute_notebook(str(path), str(out), parameters=nbtools.smoke_parameters().get(rel, {}),
+                            cwd=str(path.parent), kernel_name="python3", progress_bar=False,
+                            execution_timeout=600)
+    except pm.PapermillExecutionError:
+        if not nbtools.is_exercise(path):
+            raise
+    if nbtools.is_exercise(path):
+        # An unanswered exercise: papermill reports its self-checks' errors; check that they are
+        # exactly the expected ones (see nbtools.unanswered_exercise_problems).
+        problems = nbtools.unanswered_exercise_problems(nbtools.load(out))
+        assert not problems, f"{rel}:\n  " + "\n  ".join(problems)
 
 
 @pytest.mark.parametrize("path", ALL, ids=ids)
