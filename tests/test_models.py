@@ -64,6 +64,19 @@ def test_conditional_label_errors():
         G(torch.randn(2, 100), torch.tensor([0.0, 1.0]))
 
 
+@pytest.mark.parametrize("D_cls", [M.ConditionalDCGANDiscriminator, M.ConditionalMLPDiscriminator])
+def test_conditional_discriminator_relates_label_and_image(D_cls):
+    """Switching the label must change D's verdict differently for different images; a label
+    that only shifts the logit by a per-class constant cannot tell a wrong digit from a right one."""
+    torch.manual_seed(0)
+    D = D_cls().eval()
+    x = torch.randn(2, 1, 28, 28)
+    with torch.no_grad():
+        a = D(x, torch.tensor([3, 3])) - D(x, torch.tensor([5, 5]))   # label effect on each image
+    assert a.shape == (2, 1)
+    assert (a[0] - a[1]).abs().item() > 1e-4, "the label's effect does not depend on the image"
+
+
 def test_unknown_model_name_lists_valid():
     with pytest.raises(ValueError, match="dcgan"):
         M.build("stylegan9000")
