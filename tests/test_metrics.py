@@ -34,6 +34,10 @@ def test_fid_one_dimensional_and_identical():
     # 1-D: (m1 - m2)^2 + (s1 - s2)^2 with standard deviations s
     assert S.frechet_distance(torch.tensor(2.0), torch.tensor([4.0]), torch.tensor(-1.0),
                               torch.tensor([1.0])) == pytest.approx(9 + 1)
+    # plain numbers (0-d variances) work too: N(0, 1) against N(3, 2^2) is 9 + 1
+    assert S.frechet_distance(0.0, 1.0, 3.0, 4.0) == pytest.approx(10)
+    with pytest.raises(ValueError, match=r"\(d, d\) covariances"):
+        S.frechet_distance(torch.zeros(2), torch.ones(2), torch.zeros(2), torch.eye(2))
     x = torch.randn(500, 6, generator=torch.Generator().manual_seed(1))
     assert S.frechet_distance(*S.gaussian_stats(x), *S.gaussian_stats(x)) == pytest.approx(0, abs=1e-9)
 

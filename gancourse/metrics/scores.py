@@ -114,10 +114,14 @@ def frechet_distance(mu1: torch.Tensor, sigma1: torch.Tensor, mu2: torch.Tensor,
     """
     mu1, mu2 = torch.as_tensor(mu1).double(), torch.as_tensor(mu2).double()
     s1, s2 = torch.as_tensor(sigma1).double(), torch.as_tensor(sigma2).double()
-    if s1.dim() == 1:
-        s1, s2 = s1.reshape(1, 1), s2.reshape(1, 1)
-    if mu1.dim() == 0:
-        mu1, mu2 = mu1.reshape(1), mu2.reshape(1)
+    # A 1-D Gaussian may be given by plain numbers: a mean and a variance.
+    mu1, mu2 = mu1.reshape(-1), mu2.reshape(-1)
+    s1, s2 = (s.reshape(1, 1) if s.numel() == 1 else s for s in (s1, s2))
+    d = mu1.numel()
+    if mu2.numel() != d or s1.shape != (d, d) or s2.shape != (d, d):
+        raise ValueError(f"frechet_distance needs two means of one size d and two (d, d) covariances "
+                         f"(or, for d = 1, numbers); got means of sizes {mu1.numel()} and {mu2.numel()}, "
+                         f"covariances of shapes {tuple(s1.shape)} and {tuple(s2.shape)}")
     root1 = sqrtm_psd(s1)
     middle = root1 @ s2 @ root1
     tr_covmean = torch.linalg.eigvalsh((middle + middle.T) / 2).clamp(min=0).sqrt().sum()
