@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import sys
 import time
@@ -44,7 +43,7 @@ from compare_quality import RECIPE, PlainLoop, _sync  # noqa: E402
 from gancourse import data as gdata  # noqa: E402
 from gancourse.pretrain import build_recipe  # noqa: E402
 from gancourse.train import TrainConfig, Trainer  # noqa: E402
-from gancourse.utils import resolve_device  # noqa: E402
+from gancourse.utils import describe_device, resolve_device  # noqa: E402
 
 
 def matmul_rate(device, size: int = 2048, repeats: int = 10) -> float:
@@ -130,8 +129,7 @@ def main(argv=None) -> int:
     rate = statistics.median(rates)
     s_ours, s_theirs = statistics.median(ours), statistics.median(theirs)
     batch = trainer.config.batch_size
-    dev = torch.cuda.get_device_name(device) if device.type == "cuda" else \
-        f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    dev = describe_device(device)
     result = {
         "device": dev, "torch": torch.__version__, "args": vars(args),
         "step_gflop": round(flops / 1e9, 2), "matmul_gflops": round(rate / 1e9, 1),

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 from pathlib import Path
@@ -39,7 +38,7 @@ from gancourse import data as gdata  # noqa: E402
 from gancourse.metrics import evaluate  # noqa: E402
 from gancourse.pretrain import RECIPES, build_recipe  # noqa: E402
 from gancourse.train import TrainConfig, Trainer  # noqa: E402
-from gancourse.utils import resolve_device  # noqa: E402
+from gancourse.utils import describe_device, resolve_device  # noqa: E402
 
 RECIPE = "dcgan-mnist"
 
@@ -158,8 +157,7 @@ def main(argv=None) -> int:
                              **{k: m[k] for k in ("fid", "is", "kl_uniform", "classes_covered")}))
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
 
-    dev = torch.cuda.get_device_name(device) if device.type == "cuda" else \
-        f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    dev = describe_device(device)
     print(f"device: {dev}; torch {torch.__version__}; n = {args.n} samples per evaluation\n")
     print("| race | loop | steps | train s | steps/s | set-up s | FID | IS | KL(hist‖uniform) | classes |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")

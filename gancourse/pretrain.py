@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import platform
 import sys
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import torch
 from . import models as M
 from .data import load_mnist
 from .train import Callback, Checkpoint, ProgressBar, TrainConfig, Trainer
-from .utils import resolve_device
+from .utils import describe_device, resolve_device
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
@@ -93,7 +92,7 @@ def export(name: str, trainer: Trainer, out_dir: Path = WEIGHTS_DIR) -> Path:
         "steps": trainer.step,
         "batch_size": trainer.config.batch_size,
         "train_seconds": round(trainer.elapsed, 1),
-        "device": _device_name(trainer.device),
+        "device": describe_device(trainer.device),
         "torch": torch.__version__,
         "command": f"python -m gancourse.pretrain {name}",
     }
@@ -101,12 +100,6 @@ def export(name: str, trainer: Trainer, out_dir: Path = WEIGHTS_DIR) -> Path:
         card["digits"] = r["digits"]  # trained on these classes only
     (out_dir / f"{name}.json").write_text(json.dumps(card, indent=2) + "\n")
     return out_dir / f"{name}.pt"
-
-
-def _device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
 def main(argv=None) -> int:

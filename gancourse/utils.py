@@ -5,11 +5,13 @@ Nothing here runs on import. Seeding and plot styling happen only when you call
 """
 from __future__ import annotations
 
+import platform
 import random
 
 import torch
 
-__all__ = ["seed_everything", "resolve_device", "image_grid", "show_images", "set_plot_style"]
+__all__ = ["seed_everything", "resolve_device", "describe_device", "image_grid", "show_images",
+           "set_plot_style"]
 
 
 def seed_everything(seed: int) -> None:
@@ -40,6 +42,13 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' was asked for but torch.cuda.is_available() is False")
     return dev
+
+
+def describe_device(device: torch.device) -> str:
+    """The device in words for logs and model cards: the GPU's name, or the CPU and its threads."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
 def image_grid(images: torch.Tensor, nrow: int = 8, value_range=(-1.0, 1.0)) -> torch.Tensor:

@@ -24,11 +24,11 @@ from torch import nn
 
 from ..checkpoint import atomic_save
 from ..data import ImageData, load_mnist
-from ..pretrain import _device_name as device_name
+from ..utils import describe_device
 
 __all__ = ["MNISTClassifier", "ClassifierNotFoundError", "WEIGHTS_DIR", "CLASSIFIER_FILE",
            "train_classifier", "export_classifier", "load_classifier", "classifier_card",
-           "classify", "accuracy", "file_sha256", "device_name"]
+           "classify", "accuracy", "file_sha256"]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 CLASSIFIER_FILE = "mnist_classifier.pt"
@@ -165,7 +165,7 @@ def train_classifier(epochs: int = 8, batch_size: int = 128, lr: float = 2e-3,
     facts = dict(epochs=epochs, batch_size=batch_size, optimizer="AdamW, one-cycle schedule",
                  lr=lr, weight_decay=weight_decay, augmentation=f"random shifts of up to {max_shift} px",
                  seed=seed, train_images=n, train_seconds=round(seconds, 1),
-                 device=device_name(device), torch=torch.__version__)
+                 device=describe_device(device), torch=torch.__version__)
     return model, facts
 
 

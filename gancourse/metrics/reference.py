@@ -25,8 +25,8 @@ from pathlib import Path
 import torch
 
 from ..data import load_mnist
-from .classifier import (CLASSIFIER_FILE, WEIGHTS_DIR, classify, device_name, file_sha256,
-                         load_classifier)
+from ..utils import describe_device
+from .classifier import CLASSIFIER_FILE, WEIGHTS_DIR, classify, file_sha256, load_classifier
 from .scores import COVERAGE_THRESHOLD, gaussian_stats, metrics_from_outputs
 
 __all__ = ["REFERENCE_FILE", "REFERENCE_COMMAND", "REFERENCE_ORDER", "reference_sets",
@@ -82,7 +82,7 @@ def compute_reference_values(n: int = 10000, seed: int = 0, digit: int = 7, blur
         "n": n, "seed": seed, "digit": digit, "blur_sigma": blur_sigma, "splits": splits,
         "coverage_threshold": COVERAGE_THRESHOLD,
         "classifier_sha256": file_sha256(clf),
-        "device": device_name(torch.device(device)),
+        "device": describe_device(torch.device(device)),
         "torch": torch.__version__,
         "seconds": round(time.perf_counter() - t0, 1),
         "sets": sets,
