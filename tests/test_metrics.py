@@ -287,16 +287,27 @@ def test_loader_env_var(exported, monkeypatch):
 
 
 def test_shipped_dcgan_loads_offline():
-    """The weights in the package load by both spellings, and the card says how they were trained."""
+    """The weights in the package load by both spellings."""
     import gancourse
 
-    G = gancourse.pretrained("dcgan-mnist")
-    assert isinstance(G, M.DCGANGenerator) and not G.training
+    assert isinstance(gancourse.pretrained("dcgan-mnist"), M.DCGANGenerator)
     assert isinstance(gancourse.pretrained.load("dcgan-mnist"), M.DCGANGenerator)
-    c = gancourse.pretrained.card("dcgan-mnist")
-    assert c["steps"] == 9380 and c["batch_size"] == 128 and c["device"].startswith(("cpu", "cuda"))
+
+
+@pytest.mark.parametrize("name", sorted(pretrain.RECIPES))
+def test_every_recipe_is_shipped_with_its_card(name):
+    """Each published generator ships, matches its recipe, says how it was trained, and draws images."""
+    r = pretrain.RECIPES[name]
+    G = pretrained(name)
+    assert isinstance(G, M.MODELS[r["model"]][0]) and not G.training
+    c = pretrained.card(name)
+    assert c["model"] == r["model"] and c["command"] == f"python -m gancourse.pretrain {name}"
+    assert c["steps"] == r["config"]["steps"] and c["batch_size"] == r["config"]["batch_size"]
+    assert c["device"].startswith(("cpu", "cuda")) and c["train_seconds"] > 0
+    assert c.get("digits") == r.get("digits")
+    z = torch.randn(8, G.z_dim, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        x = G(torch.randn(8, G.z_dim, generator=torch.Generator().manual_seed(0)))
+        x = G(z, torch.arange(8) % G.n_classes) if M.is_conditional(G) else G(z)
     assert x.shape == (8, 1, 28, 28) and x.min() >= -1 and x.max() <= 1 and x.std() > 0.1
 
 
