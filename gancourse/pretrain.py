@@ -41,10 +41,11 @@ RECIPES = {
                                      lr_g=2e-4, lr_d=2e-4, label_smoothing=0.1, seed=0)),
     # The StyleGAN chapter: the 6265 training 7s only (98 batches of 64 per epoch). A
     # Wasserstein critic kept in check by R1 instead of weight clipping; Adam with beta1 = 0
-    # as in StyleGAN; style-mixing regularisation on half of the samples.
+    # as in StyleGAN; style-mixing regularisation on half of the samples. 3000 steps are 31
+    # epochs of the 7s (clear 7s appear by step 500; this CPU does about 1.3 steps/s).
     "stylegan7-mnist": dict(model="stylegan", digits=[7], g_kwargs={"mixing_prob": 0.5}, d_kwargs={},
                             config=dict(loss="wgan", clip_value=None, r1_gamma=10.0, n_critic=1,
-                                        steps=6000, batch_size=64, lr_g=5e-4, lr_d=5e-4,
+                                        steps=3000, batch_size=64, lr_g=5e-4, lr_d=5e-4,
                                         betas=(0.0, 0.99), seed=0)),
 }
 

@@ -8,7 +8,8 @@ current resolution (:func:`real_at`), and two training functions that share one 
 - :func:`train_progressive`: 7x7 (stable), then 14x14 (fade-in, stable), then 28x28
   (fade-in, stable): five phases of ``steps_per_phase`` steps each;
 - :func:`train_direct`: the same networks at 28x28 from the first step, for a chosen
-  number of steps (pass ``run.total_steps`` of a progressive run for a fair comparison).
+  number of steps (pass ``run.total_steps`` of a progressive run for a fair comparison),
+  optionally cut into several phases to look at the run part-way (``steps=[k, n - k]``).
 
 Both return a :class:`GrowthRun` with the per-step metrics, each phase's wall time and
 seconds per step, and samples from fixed noise at the end of each phase. Every update is
@@ -281,12 +282,18 @@ def train_progressive(G: ProgressiveGenerator, D: ProgressiveDiscriminator, data
     return _run(G, D, data, schedule(steps_per_phase), n_samples, callback, config)
 
 
-def train_direct(G: ProgressiveGenerator, D: ProgressiveDiscriminator, data, steps: int,
+def train_direct(G: ProgressiveGenerator, D: ProgressiveDiscriminator, data, steps,
                  n_samples: int = 16, callback=None, **config) -> GrowthRun:
-    """The baseline: the same networks at 28x28 from the start, for ``steps`` generator steps."""
-    if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps}")
-    return _run(G, D, data, [Phase(len(RESOLUTIONS) - 1, False, steps)], n_samples, callback, config)
+    """The baseline: the same networks at 28x28 from the start, for ``steps`` generator steps.
+
+    ``steps`` may also be a list of ints: one run (one optimiser state, one stream of batches)
+    cut into that many 28x28 phases, with samples and the ``callback`` at the end of each, e.g.
+    ``[k, n - k]`` to look at the networks after ``k`` steps (an equal-time point) and after ``n``.
+    """
+    lengths = [steps] if isinstance(steps, int) else list(steps)
+    if not lengths or any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in lengths):
+        raise ValueError(f"steps must be an int >= 1 or a non-empty list of them, got {steps!r}")
+    return _run(G, D, data, [Phase(len(RESOLUTIONS) - 1, False, k) for k in lengths], n_samples, callback, config)
 
 
 def _run(G, D, data, phases, n_samples, callback, config) -> GrowthRun:

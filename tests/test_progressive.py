@@ -128,3 +128,18 @@ def test_train_progressive_is_reproducible(fake_data):
     assert runs[0].history == runs[1].history
     with pytest.raises(ValueError, match="batch_size 512 exceeds"):
         train_direct(*small_pair(), fake_data, steps=1, batch_size=512, device="cpu")
+
+
+def test_train_direct_in_several_phases_is_one_run(fake_data):
+    whole = train_direct(*small_pair(), fake_data, steps=4, batch_size=8, device="cpu", seed=2)
+    seen = []
+    G, D = small_pair()
+    split = train_direct(G, D, fake_data, steps=[1, 3], batch_size=8, device="cpu", seed=2,
+                         callback=lambda phase, run: seen.append((phase.steps, G(torch.zeros(1, 8)).shape)))
+    assert split.history == whole.history                      # same optimiser and batches across the cut
+    assert [p.name for p in split.phases] == ["28x28 stable"] * 2 and split.total_steps == 4
+    assert seen == [(1, (1, 1, 28, 28)), (3, (1, 1, 28, 28))]
+    assert torch.equal(split.phases[-1].samples, whole.phases[-1].samples)
+    for bad in (0, [], [2, 0], [1.5], True):
+        with pytest.raises(ValueError, match="steps must be an int >= 1"):
+            train_direct(*small_pair(), fake_data, steps=bad, batch_size=8, device="cpu")
