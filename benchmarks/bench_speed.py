@@ -18,6 +18,11 @@ machine's dense-matmul speed that a training step reaches.
     python benchmarks/bench_speed.py                          # CPU, 1 thread, 5 rounds of 10 steps
     python benchmarks/bench_speed.py --threads 2 --json out.json
     python benchmarks/bench_speed.py --device cuda --epochs 20   # GPU: plus a full 20-epoch run
+    python benchmarks/bench_speed.py --device cuda --amp bf16 --compile reduce-overhead --epochs 20
+
+The speed options (``--amp bf16``, ``--compile MODE``, ``--sync-every N``, ``--channels-last``)
+apply to gancourse's loop; the tutorial loop stays as the tutorial writes it. The FLOPs are
+counted on an eager float32 step either way (the same arithmetic).
 
 ``--epochs`` trains the case study for that many epochs with gancourse (data loading
 included in the wall time) and reports the total; on a CPU that takes hours.
@@ -38,7 +43,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from compare_quality import RECIPE, PlainLoop, _sync  # noqa: E402
+from compare_quality import RECIPE, PlainLoop, _sync, add_speed_options, speed_overrides  # noqa: E402
 
 from gancourse import data as gdata  # noqa: E402
 from gancourse.pretrain import build_recipe  # noqa: E402
@@ -61,10 +66,11 @@ def matmul_rate(device, size: int = 2048, repeats: int = 10) -> float:
     return 2 * size ** 3 / best
 
 
-def step_flops(trainer: Trainer) -> int:
-    """FLOPs of one training step (D update + G update), counted by torch's flop counter."""
+def step_flops(device) -> int:
+    """FLOPs of one eager training step (D update + G update), counted by torch's flop counter."""
     from torch.utils.flop_counter import FlopCounterMode
 
+    trainer = gancourse_trainer(device, {})
     counter = FlopCounterMode(display=False)
     with counter:
         trainer.fit(1)
@@ -78,14 +84,14 @@ def gancourse_trainer(device, config_overrides: dict) -> Trainer:
     return Trainer(G, D, train, TrainConfig(**cfg))
 
 
-def timed(fn, steps: int, device) -> float:
-    """Seconds per step of ``fn`` (which runs one step) over ``steps`` steps."""
+def timed(fn, calls: int, device, steps_per_call: int = 1) -> float:
+    """Seconds per step of ``calls`` calls of ``fn``, each of which runs ``steps_per_call`` steps."""
     _sync(device)
     t0 = time.perf_counter()
-    for _ in range(steps):
+    for _ in range(calls):
         fn()
     _sync(device)
-    return (time.perf_counter() - t0) / steps
+    return (time.perf_counter() - t0) / (calls * steps_per_call)
 
 
 def full_run(device, epochs: int, config_overrides: dict) -> dict:
@@ -105,26 +111,27 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
     p.add_argument("--steps", type=int, default=10, help="steps per loop per round (default 10)")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps of each loop first")
-    p.add_argument("--channels-last", action="store_true", help="gancourse with channels_last")
     p.add_argument("--num-workers", type=int, default=0, help="DataLoader workers of the tutorial loop")
     p.add_argument("--matmul-size", type=int, default=2048)
     p.add_argument("--epochs", type=int, default=0, help="also time a full run of this many epochs")
     p.add_argument("--json", help="also write the results to this file")
+    add_speed_options(p)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
-    overrides = {"channels_last": True} if args.channels_last else {}
+    overrides = speed_overrides(args)
 
     trainer = gancourse_trainer(device, overrides)
     plain = PlainLoop(device, num_workers=args.num_workers)
     for _ in range(args.warmup):
         trainer.fit(1)
         plain.step()
-    flops = step_flops(trainer)
+    flops = step_flops(device)
     rates, ours, theirs = [], [], []
     for _ in range(args.rounds):
         rates.append(matmul_rate(device, args.matmul_size))
-        ours.append(timed(lambda: trainer.fit(1), args.steps, device))
+        # one fit() of the round's steps, so the losses are read every sync_every steps
+        ours.append(timed(lambda: trainer.fit(args.steps), 1, device, steps_per_call=args.steps))
         theirs.append(timed(plain.step, args.steps, device))
     rate = statistics.median(rates)
     s_ours, s_theirs = statistics.median(ours), statistics.median(theirs)

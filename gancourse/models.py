@@ -160,23 +160,37 @@ class DCGANGenerator(nn.Module):
         return self.net(h)
 
 
+_NORMS = {
+    "batch": nn.BatchNorm2d,
+    "layer": lambda c: nn.GroupNorm(1, c),  # one group: layer norm over (C, H, W) of each sample
+    "none": lambda c: nn.Identity(),
+}
+
+
 class DCGANDiscriminator(nn.Module):
     """The MNIST case-study discriminator.
 
     Conv 5x5/2 -> 14x14x64 -> LeakyReLU(0.2) (no BN on the input layer) -> Conv 5x5/2
     -> 7x7x128 -> BN -> LeakyReLU(0.2) -> flatten -> Linear -> 1 logit. ``in_channels``
     is 1 for images; the conditional discriminator adds a label channel.
+
+    ``norm`` is the second layer's normalisation: ``"batch"`` (the case study),
+    ``"layer"`` (per-sample, over channels and positions) or ``"none"``. A WGAN-GP critic
+    needs one of the last two: batch norm mixes the samples of a batch, so the gradient
+    penalty's per-sample gradient norm would no longer be per sample (Gulrajani et al. 2017).
     """
 
     def __init__(self, width: int = 64, slope: float = 0.2, in_channels: int = 1,
-                 init: bool = True):
+                 init: bool = True, norm: str = "batch"):
         super().__init__()
+        if norm not in _NORMS:
+            raise ValueError(f"norm must be one of {sorted(_NORMS)}, got {norm!r}")
         c1, c2 = width, 2 * width
         self.body = nn.Sequential(
             nn.Conv2d(in_channels, c1, 5, stride=2, padding=2),    # (B, 64, 14, 14)
             nn.LeakyReLU(slope),                                   # no BN on D's input layer
-            nn.Conv2d(c1, c2, 5, stride=2, padding=2, bias=False),  # (B, 128, 7, 7)
-            nn.BatchNorm2d(c2),
+            nn.Conv2d(c1, c2, 5, stride=2, padding=2, bias=norm == "none"),  # (B, 128, 7, 7)
+            _NORMS[norm](c2),
             nn.LeakyReLU(slope),
             nn.Flatten(),                                          # (B, 6272)
         )

@@ -71,6 +71,7 @@ class JsonLog(Callback):
 
     def on_step_end(self, trainer, metrics):
         if trainer.step % self.every == 0:
+            trainer.sync_history()  # on a GPU, history may lag up to sync_every steps
             row = {"step": trainer.step, "seconds": round(trainer.elapsed, 1)}
             for k, v in trainer.history.items():
                 row[k] = round(sum(v[-self.every:]) / len(v[-self.every:]), 4)

@@ -350,6 +350,7 @@ def _train_phase(G, D, opts, batches, phase: Phase, cfg, history: dict) -> None:
             real = real_at(next(batches), phase.stage, alpha)
             metrics = d_step(G, D, opt_d, real, None, cfg)
         metrics.update(g_step(G, D, opt_g, cfg.batch_size, None, cfg, real=real))
+        metrics = {name: float(value) for name, value in metrics.items()}
         if not all(math.isfinite(v) for v in metrics.values()):
             raise FloatingPointError(f"training diverged in phase {phase.name!r}, step {k + 1}: {metrics}")
         for name, value in metrics.items():

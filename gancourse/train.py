@@ -30,9 +30,11 @@ from .models import is_conditional
 from .utils import resolve_device
 
 __all__ = ["TrainConfig", "Trainer", "TrainingDivergedError", "d_step", "g_step", "Callback",
-           "History", "SampleGrid", "Checkpoint", "ProgressBar"]
+           "SampleGrid", "Checkpoint", "ProgressBar"]
 
 CHECKPOINT_FORMAT = 1
+AMP_DTYPES = {None: None, "bf16": torch.bfloat16}
+COMPILE_MODES = (None, "default", "reduce-overhead", "max-autotune")
 
 
 class TrainingDivergedError(RuntimeError):
@@ -65,6 +67,9 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     channels_last: bool = False
+    amp: str | None = None        # "bf16": bfloat16 autocast (faster on GPUs and bf16-capable CPUs)
+    compile: str | None = None    # a torch.compile mode: "default", "reduce-overhead" (CUDA graphs)
+    sync_every: int | None = None  # steps between reads of the losses; None: 1 on CPU, 50 on GPU
 
     def __post_init__(self):
         if self.loss not in L.LOSSES:
@@ -96,6 +101,18 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         if self.clip_value is not None and not self.clip_value > 0:
             raise ValueError(f"clip_value must be None (no clipping) or positive, got {self.clip_value!r}")
+        if self.amp not in AMP_DTYPES:
+            raise ValueError(f"amp must be one of {list(AMP_DTYPES)}, got {self.amp!r}")
+        if self.compile not in COMPILE_MODES:
+            raise ValueError(f"compile must be one of {list(COMPILE_MODES)}, got {self.compile!r}")
+        if self.compile and (self.loss == "wgan-gp" or self.r1_gamma):
+            # The penalties differentiate D's gradient (double backward), which compiled
+            # graphs do not support.
+            raise ValueError("compile cannot be combined with a gradient penalty "
+                             "(loss='wgan-gp' or r1_gamma > 0): torch.compile has no double backward")
+        if self.sync_every is not None and (isinstance(self.sync_every, bool)
+                                            or not isinstance(self.sync_every, int) or self.sync_every < 1):
+            raise ValueError(f"sync_every must be None or an int >= 1, got {self.sync_every!r}")
         resolve_device(self.device)  # raises on an unknown or unavailable device
 
     @classmethod
@@ -115,7 +132,12 @@ def _call(model: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> tor
 
 def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor,
            labels: torch.Tensor | None, cfg: TrainConfig, sigma: float = 0.0) -> dict:
-    """One discriminator update on a batch of real images and as many fakes."""
+    """One discriminator update on a batch of real images and as many fakes.
+
+    Returns ``loss_D``, ``D(x)`` and ``D(G(z))`` as detached 0-dim tensors on the training
+    device; ``float()`` reads one. Why tensors: reading a number off a GPU makes the CPU
+    wait for the step to finish, so the :class:`Trainer` reads many steps at once.
+    """
     b = real.shape[0]
     z = torch.randn(b, G.z_dim, device=real.device)
     # Why no_grad: D's update must not send gradients into G. Generating under no_grad
@@ -155,20 +177,20 @@ def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, real: torch
         # clip_value=None leaves the critic unclipped, for a Wasserstein loss kept in check
         # by another regulariser instead (R1 in the StyleGAN chapter).
         L.clip_weights(D, cfg.clip_value)
-    return {"loss_D": loss.item(), **_d_outputs(real_out, fake_out, cfg.loss)}
+    return {"loss_D": loss.detach(), **_d_outputs(real_out, fake_out, cfg.loss)}
 
 
 def _d_outputs(real_out: torch.Tensor, fake_out: torch.Tensor, loss: str) -> dict:
     """D(x) and D(G(z)) as probabilities for the BCE losses, as raw scores otherwise."""
     if loss in ("non-saturating", "minimax"):
         real_out, fake_out = torch.sigmoid(real_out), torch.sigmoid(fake_out)
-    return {"D(x)": real_out.detach().mean().item(), "D(G(z))": fake_out.detach().mean().item()}
+    return {"D(x)": real_out.detach().mean(), "D(G(z))": fake_out.detach().mean()}
 
 
 def g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, batch_size: int,
            labels: torch.Tensor | None, cfg: TrainConfig, sigma: float = 0.0,
            real: torch.Tensor | None = None) -> dict:
-    """One generator update through a frozen discriminator."""
+    """One generator update through a frozen discriminator; returns ``loss_G`` as :func:`d_step` does."""
     device = next(G.parameters()).device
     z = torch.randn(batch_size, G.z_dim, device=device)
     fake = _call(G, z, labels)
@@ -194,7 +216,7 @@ def g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, batch_size:
         opt_g.step()
     finally:
         D.requires_grad_(True)
-    return {"loss_G": loss.item()}
+    return {"loss_G": loss.detach()}
 
 
 def _features(D: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
@@ -203,21 +225,17 @@ def _features(D: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> tor
 
 # ------------------------------------------------------------------------- callbacks
 class Callback:
-    """Hooks the trainer calls; override the ones you need."""
+    """Hooks the trainer calls; override the ones you need.
+
+    ``on_step_end`` gets the step's metrics as 0-dim tensors (see :func:`d_step`);
+    ``trainer.history`` holds them as floats up to the last read (``sync_every``).
+    """
 
     def on_train_begin(self, trainer: "Trainer") -> None: ...
 
     def on_step_end(self, trainer: "Trainer", metrics: dict) -> None: ...
 
     def on_train_end(self, trainer: "Trainer") -> None: ...
-
-
-class History(Callback):
-    """Appends each step's metrics to ``trainer.history`` (always installed)."""
-
-    def on_step_end(self, trainer, metrics):
-        for k, v in metrics.items():
-            trainer.history.setdefault(k, []).append(v)
 
 
 class SampleGrid(Callback):
@@ -284,7 +302,7 @@ class ProgressBar(Callback):
     def on_step_end(self, trainer, metrics):
         self.bar.update(1)
         if trainer.step % self.every == 0:
-            self.bar.set_postfix({k: f"{v:.3f}" for k, v in metrics.items()})
+            self.bar.set_postfix({k: f"{float(v):.3f}" for k, v in metrics.items()})
 
     def on_train_end(self, trainer):
         if self.bar is not None:
@@ -334,9 +352,17 @@ class Trainer:
         self.step = 0
         self.elapsed = 0.0  # seconds spent in training steps, carried across resumes
         self.history: dict[str, list[float]] = {}
+        # Metrics of steps not yet read off the device (see sync_history).
+        self._pending: list[dict[str, torch.Tensor]] = []
+        self.sync_every = cfg.sync_every or (50 if self.device.type == "cuda" else 1)
         self.samples: list[tuple[int, torch.Tensor]] = []
         self.last_checkpoint: Path | None = None
-        self.callbacks = [History(), *callbacks]
+        self.callbacks = list(callbacks)
+        # What the steps call: the networks themselves, or compiled wrappers of them that
+        # share their parameters (checkpoints always hold the plain modules' state).
+        self._G_run, self._D_run = ((torch.compile(self.G, mode=cfg.compile),
+                                     torch.compile(self.D, mode=cfg.compile))
+                                    if cfg.compile else (self.G, self.D))
         # The trainer's own RNG states, swapped in only while it runs (see _own_rng).
         with torch.random.fork_rng(devices=self._cuda_devices()):
             torch.manual_seed(cfg.seed)
@@ -393,46 +419,76 @@ class Trainer:
         try:
             while self.step < target:
                 t0 = time.perf_counter()
-                with self._own_rng():
+                with self._own_rng(), self._autocast():
                     metrics = self._one_step()
-                self._check_finite(metrics)
                 self.step += 1
+                self._pending.append(metrics)
+                if len(self._pending) >= self.sync_every or self.step == target:
+                    self.sync_history()  # waits for the device; raises on NaN or inf
                 self.elapsed += time.perf_counter() - t0
                 for cb in self.callbacks:
                     cb.on_step_end(self, metrics)
             finished = True
         finally:
-            for cb in self.callbacks:
-                # A run that diverged or was interrupted mid-step leaves a half-updated
-                # state; it must not overwrite the last good checkpoint.
-                if finished or not isinstance(cb, Checkpoint):
-                    cb.on_train_end(self)
+            try:
+                self.sync_history()  # the finished steps' metrics, even after an interruption
+            finally:
+                for cb in self.callbacks:
+                    # A run that diverged or was interrupted mid-step leaves a half-updated
+                    # state; it must not overwrite the last good checkpoint.
+                    if finished or not isinstance(cb, Checkpoint):
+                        cb.on_train_end(self)
         return self.history
+
+    def _autocast(self):
+        """bfloat16 autocast when ``config.amp`` asks for it; the weights stay float32."""
+        dtype = AMP_DTYPES[self.config.amp]
+        if dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=dtype)
 
     def _one_step(self) -> dict:
         cfg = self.config
         sigma = L.annealed_sigma(self.step, cfg.steps, cfg.instance_noise) if cfg.instance_noise else 0.0
+        G, D = self._G_run, self._D_run
         metrics: dict = {}
         for _ in range(cfg.n_critic):
             real, labels = self._next_batch()
-            metrics = d_step(self.G, self.D, self.opt_d, real,
-                             labels if self.conditional else None, cfg, sigma)
+            metrics = d_step(G, D, self.opt_d, real, labels if self.conditional else None, cfg, sigma)
         g_labels = (torch.randint(self.G.n_classes, (cfg.batch_size,), device=self.device)
                     if self.conditional else None)
-        metrics.update(g_step(self.G, self.D, self.opt_g, cfg.batch_size, g_labels, cfg, sigma,
-                              real=real))
+        metrics.update(g_step(G, D, self.opt_g, cfg.batch_size, g_labels, cfg, sigma, real=real))
         return metrics
 
-    def _check_finite(self, metrics: dict) -> None:
-        for name, value in metrics.items():
-            if not math.isfinite(value):
-                kept = (f"The last good checkpoint is kept at {self.last_checkpoint}."
-                        if self.last_checkpoint else "No checkpoint had been written yet.")
-                raise TrainingDivergedError(
-                    f"training diverged at step {self.step + 1}: {name} = {value}. {kept}\n"
-                    "Things to try: lower the learning rates (lr_g, lr_d); use the "
-                    "'non-saturating' loss; add a gradient penalty ('wgan-gp') or spectral "
-                    "norm; check that the data is scaled to [-1, 1] to match G's tanh.")
+    def sync_history(self) -> None:
+        """Read the pending steps' metrics off the device into ``history``, in one transfer.
+
+        Raises :class:`TrainingDivergedError` at the first NaN or infinite value. On a
+        CPU this runs after every step; on a GPU every ``sync_every`` steps, because each
+        read makes the CPU wait for the GPU. :meth:`save` calls it first, so a checkpoint
+        never holds a diverged state.
+        """
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        names = list(pending[0])
+        rows = torch.stack([torch.stack([m[k].float() for k in names]) for m in pending]).tolist()
+        first = self.step - len(pending) + 1  # the step number of rows[0]
+        for i, row in enumerate(rows):
+            for name, value in zip(names, row):
+                if not math.isfinite(value):
+                    self._diverged(first + i, name, value)
+            for name, value in zip(names, row):
+                self.history.setdefault(name, []).append(value)
+
+    def _diverged(self, step: int, name: str, value: float):
+        kept = (f"The last good checkpoint is kept at {self.last_checkpoint}."
+                if self.last_checkpoint else "No checkpoint had been written yet.")
+        raise TrainingDivergedError(
+            f"training diverged at step {step}: {name} = {value}. {kept}\n"
+            "Things to try: lower the learning rates (lr_g, lr_d); use the "
+            "'non-saturating' loss; add a gradient penalty ('wgan-gp') or spectral "
+            "norm; check that the data is scaled to [-1, 1] to match G's tanh.")
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -447,6 +503,8 @@ class Trainer:
 
     # ---------------------------------------------------------------- checkpoints
     def state_dict(self) -> dict:
+        """The whole training state; raises :class:`TrainingDivergedError` if a pending step diverged."""
+        self.sync_history()
         return {
             "format": CHECKPOINT_FORMAT,
             "step": self.step,
@@ -481,6 +539,7 @@ class Trainer:
         self._rng = ckpt["rng"]
         self._perm = None if ckpt["perm"] is None else ckpt["perm"].to(self.device)
         self._pos = ckpt["pos"]
+        self._pending = []  # unread metrics of the replaced state belong to no step of this one
         self.history = {k: list(v) for k, v in ckpt["history"].items()}
         self.last_checkpoint = Path(path)
         return self

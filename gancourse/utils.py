@@ -1,4 +1,4 @@
-"""Small explicit helpers: seeding, device choice, image grids and plot style.
+"""Small explicit helpers: seeding, device choice, image grids, plot style and source listings.
 
 Nothing here runs on import. Seeding and plot styling happen only when you call
 :func:`seed_everything` or :func:`set_plot_style`.
@@ -11,7 +11,7 @@ import random
 import torch
 
 __all__ = ["seed_everything", "resolve_device", "describe_device", "image_grid", "show_images",
-           "set_plot_style"]
+           "set_plot_style", "show_source"]
 
 
 def seed_everything(seed: int) -> None:
@@ -89,3 +89,11 @@ def set_plot_style() -> None:
         "grid.alpha": 0.3,
         "font.size": 10,
     })
+
+
+def show_source(*objects) -> None:
+    """Print the library's own code of each function or class, so a page never holds a pasted copy."""
+    import inspect
+
+    for obj in objects:
+        print(inspect.getsource(obj))

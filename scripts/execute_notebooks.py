@@ -13,7 +13,6 @@ Exercise notebooks keep no outputs (students start from a clean page).
 """
 import argparse
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -23,11 +22,10 @@ import nbtools
 
 
 def device_name() -> str:
-    import torch
+    """The device the notebooks pick by default, in the words of the model cards."""
+    from gancourse.utils import describe_device, resolve_device
 
-    if torch.cuda.is_available():
-        return "cuda: " + torch.cuda.get_device_name(0)
-    return f"cpu: {platform.machine()}, {torch.get_num_threads()} threads"
+    return describe_device(resolve_device("auto"))
 
 
 def execute(path: Path, out: Path, parameters: dict | None = None) -> float:

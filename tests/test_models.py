@@ -80,3 +80,22 @@ def test_conditional_discriminator_relates_label_and_image(D_cls):
 def test_unknown_model_name_lists_valid():
     with pytest.raises(ValueError, match="dcgan"):
         M.build("stylegan9000")
+
+
+@pytest.mark.parametrize("norm", ["batch", "layer", "none"])
+def test_discriminator_norm_options(norm):
+    """Only batch norm makes one sample's score depend on the others in its batch (train mode),
+    which is why a WGAN-GP critic uses "layer" or "none"."""
+    torch.manual_seed(0)
+    D = M.DCGANDiscriminator(width=8, norm=norm).train()
+    x = torch.randn(6, 1, 28, 28)
+    other = torch.cat([x[:1], torch.randn(5, 1, 28, 28)])
+    out = D(x)
+    assert out.shape == (6, 1)
+    assert torch.allclose(out[0], D(other)[0], atol=1e-6) == (norm != "batch")
+
+
+def test_discriminator_default_norm_is_the_case_study_batch_norm():
+    assert isinstance(M.DCGANDiscriminator().body[3], torch.nn.BatchNorm2d)
+    with pytest.raises(ValueError, match="norm must be one of"):
+        M.DCGANDiscriminator(norm="instance")

@@ -8,7 +8,6 @@ exercises/ holds unanswered exercises (generated from solutions/): they run top 
 and their only errors are the unanswered questions' NotImplementedError, in cells tagged
 raises-exception, with every graded self-check failing. solutions/ and book/ run error-free.
 """
-import json
 import os
 import subprocess
 import sys

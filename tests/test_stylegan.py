@@ -293,8 +293,8 @@ def test_r1_is_added_when_gamma_positive():
     assert expected > 0
     _, plain = _d_update(TrainConfig(loss="wgan", clip_value=None, device="cpu"), G, D, real)
     _, with_r1 = _d_update(TrainConfig(loss="wgan", clip_value=None, r1_gamma=10.0, device="cpu"), G, D, real)
-    assert with_r1["loss_D"] - plain["loss_D"] == pytest.approx(expected, rel=1e-4)
-    assert with_r1["D(x)"] == plain["D(x)"]
+    assert float(with_r1["loss_D"] - plain["loss_D"]) == pytest.approx(expected, rel=1e-4)
+    assert float(with_r1["D(x)"]) == float(plain["D(x)"])
 
 
 # ------------------------------------------------------------------ training, checkpoints

@@ -9,7 +9,7 @@ from gancourse import losses as L
 from gancourse import models as M
 from gancourse.checkpoint import CheckpointMismatchError
 from gancourse.train import (Checkpoint, SampleGrid, TrainConfig, Trainer,
-                             TrainingDivergedError)
+                             TrainingDivergedError, d_step, g_step)
 
 
 def small_dcgan():
@@ -172,3 +172,79 @@ def test_import_changes_no_global_state():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "clean" in out.stdout
+
+
+# ------------------------------------------------------------------- the GPU-speed options
+def _history_of(fake_data, steps=6, **options):
+    torch.manual_seed(0)
+    G, D = small_dcgan()
+    t = Trainer(G, D, fake_data, TrainConfig(steps=steps, batch_size=16, device="cpu", **options))
+    return t, t.fit()
+
+
+def test_steps_return_tensors_and_history_floats(fake_data):
+    """d_step/g_step leave the numbers on the device; the trainer reads them into floats."""
+    G, D = small_dcgan()
+    cfg = TrainConfig(batch_size=16, device="cpu")
+    opt_d = torch.optim.Adam(D.parameters())
+    opt_g = torch.optim.Adam(G.parameters())
+    out = {**d_step(G, D, opt_d, fake_data.images[:16], None, cfg), **g_step(G, D, opt_g, 16, None, cfg)}
+    assert set(out) == {"loss_D", "D(x)", "D(G(z))", "loss_G"}
+    assert all(isinstance(v, torch.Tensor) and v.dim() == 0 and not v.requires_grad for v in out.values())
+    _, hist = _history_of(fake_data, steps=2)
+    assert all(type(v) is float for values in hist.values() for v in values)
+
+
+def test_reading_metrics_in_batches_changes_nothing(fake_data):
+    """sync_every only changes when the losses are read, never what training does."""
+    every_step, h1 = _history_of(fake_data, steps=7)
+    batched, h5 = _history_of(fake_data, steps=7, sync_every=5)
+    assert every_step.sync_every == 1 and batched.sync_every == 5
+    assert h1 == h5 and all(len(v) == 7 for v in h5.values())
+    for a, b in zip(every_step.G.state_dict().values(), batched.G.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_divergence_found_late_names_its_step_and_saves_nothing(fake_data, tmp_path):
+    """With sync_every=10 the NaN of step 3 is read at step 4, when the checkpoint is due:
+    the error names step 3 and the step-2 checkpoint is kept."""
+    G, D = small_dcgan()
+    ckpt = tmp_path / "good.pt"
+    t = Trainer(G, D, fake_data, steps=10, batch_size=16, device="cpu", sync_every=10,
+                callbacks=[Checkpoint(ckpt, every=2)])
+    t.fit(2)
+    good = ckpt.read_bytes()
+    with torch.no_grad():
+        D.head.weight.fill_(float("nan"))
+    with pytest.raises(TrainingDivergedError, match="at step 3: loss_D = nan"):
+        t.fit()
+    assert t.step == 4 and ckpt.read_bytes() == good
+    assert len(t.history["loss_D"]) == 2  # the diverged steps are not recorded
+
+
+def test_bf16_autocast_trains_float32_weights(fake_data):
+    t, hist = _history_of(fake_data, steps=3, amp="bf16")
+    _, plain = _history_of(fake_data, steps=3)
+    assert all(p.dtype == torch.float32 for p in [*t.G.parameters(), *t.D.parameters()])
+    # bfloat16 keeps about 3 significant digits: close to the float32 run, not equal to it
+    assert hist["loss_D"] == pytest.approx(plain["loss_D"], rel=2e-2)
+    assert hist["loss_D"] != plain["loss_D"]
+
+
+def test_compiled_training_matches_eager(fake_data, tmp_path):
+    """torch.compile (the inductor backend; CUDA graphs with mode='reduce-overhead' on a GPU)
+    trains the same networks: same losses to float rounding, checkpoints of the plain modules."""
+    t, compiled = _history_of(fake_data, steps=3, compile="default")
+    _, eager = _history_of(fake_data, steps=3)
+    for name in eager:
+        assert compiled[name] == pytest.approx(eager[name], rel=1e-4, abs=1e-5)
+    t.save(tmp_path / "c.pt")
+    assert not any("_orig_mod" in k for k in torch.load(tmp_path / "c.pt")["G"]["state"])
+
+
+@pytest.mark.parametrize("bad", [dict(amp="fp8"), dict(compile="fast"), dict(sync_every=0),
+                                 dict(sync_every=True), dict(compile="default", loss="wgan-gp"),
+                                 dict(compile="default", r1_gamma=1.0)])
+def test_bad_speed_options_raise(bad):
+    with pytest.raises(ValueError):
+        TrainConfig(**bad)
