@@ -1,12 +1,13 @@
 """Reproducible training of the published generators: ``python -m gancourse.pretrain NAME``.
 
-Holds the recipes (model, sizes, loss and optimiser settings, seed) of each
-published generator, the command line that trains one with full logs and
-resumable checkpoints, and the export of its generator as small fp16 weights
-with a model card into ``gancourse/weights/``.
+Holds the command line that trains one recipe of :mod:`gancourse.recipes` with full
+logs and resumable checkpoints (a :class:`~gancourse.train.Trainer` run, or
+:func:`gancourse.progressive.train_progressive` for a growing recipe), and the export
+of its generator as small fp16 weights with a model card into ``gancourse/weights/``.
 
-Loading shipped weights is :func:`gancourse.pretrained.load`; measuring them is
-:mod:`gancourse.metrics`. This module never runs on import of ``gancourse``.
+The recipes themselves live in :mod:`gancourse.recipes`; loading shipped weights is
+:func:`gancourse.pretrained.load`; measuring them is :mod:`gancourse.metrics`. This
+module never runs on import of ``gancourse``.
 """
 from __future__ import annotations
 
@@ -19,36 +20,13 @@ from pathlib import Path
 import torch
 
 from . import models as M
+from . import progressive as P
 from .data import load_mnist
+from .recipes import RECIPES
 from .train import Callback, Checkpoint, ProgressBar, TrainConfig, Trainer
 from .utils import describe_device, resolve_device
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
-
-# name -> recipe. "steps" are generator steps (469 per MNIST epoch at batch 128). An optional
-# "digits" key trains on those classes only (default: all ten).
-RECIPES = {
-    "mlp-mnist": dict(model="mlp", g_kwargs={}, d_kwargs={},
-                      config=dict(loss="non-saturating", steps=9380, batch_size=128,
-                                  lr_g=2e-4, lr_d=2e-4, seed=0)),
-    "dcgan-mnist": dict(model="dcgan", g_kwargs={}, d_kwargs={},
-                        # the case study: D's real targets 0.9, fake targets 0, G's targets 1
-                        config=dict(loss="non-saturating", steps=9380, batch_size=128,
-                                    lr_g=2e-4, lr_d=2e-4, label_smoothing=0.1,
-                                    smoothing_mode="one-sided", seed=0)),
-    "cdcgan-mnist": dict(model="cdcgan", g_kwargs={}, d_kwargs={},
-                         config=dict(loss="non-saturating", steps=9380, batch_size=128,
-                                     lr_g=2e-4, lr_d=2e-4, label_smoothing=0.1, seed=0)),
-    # The StyleGAN chapter: the 6265 training 7s only (98 batches of 64 per epoch). A
-    # Wasserstein critic kept in check by R1 instead of weight clipping; Adam with beta1 = 0
-    # as in StyleGAN; style-mixing regularisation on half of the samples. 3000 steps are 31
-    # epochs of the 7s (clear 7s appear by step 500; this CPU does about 1.3 steps/s).
-    "stylegan7-mnist": dict(model="stylegan", digits=[7], g_kwargs={"mixing_prob": 0.5}, d_kwargs={},
-                            config=dict(loss="wgan", clip_value=None, r1_gamma=10.0, n_critic=1,
-                                        steps=3000, batch_size=64, lr_g=5e-4, lr_d=5e-4,
-                                        betas=(0.0, 0.99), seed=0)),
-}
-
 
 def build_recipe(name: str):
     if name not in RECIPES:
@@ -80,23 +58,31 @@ class JsonLog(Callback):
 
 
 def export(name: str, trainer: Trainer, out_dir: Path = WEIGHTS_DIR) -> Path:
-    """Write the generator as fp16 weights plus a JSON model card."""
+    """Write a :class:`~gancourse.train.Trainer`'s generator as fp16 weights plus a JSON model card."""
+    return write_weights(name, trainer.G, trainer.config, trainer.step, trainer.elapsed, trainer.device, out_dir)
+
+
+def write_weights(name: str, G: torch.nn.Module, config: TrainConfig, steps: int, seconds: float,
+                  device: torch.device, out_dir: Path = WEIGHTS_DIR, **facts) -> Path:
+    """Write ``G`` as fp16 weights plus a JSON model card (``facts`` are added to the card)."""
     r = RECIPES[name]
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    state = {k: (v.half() if v.is_floating_point() else v) for k, v in trainer.G.state_dict().items()}
+    state = {k: (v.half() if v.is_floating_point() else v) for k, v in G.state_dict().items()}
     torch.save({"model": r["model"], "g_kwargs": r["g_kwargs"], "state": state}, out_dir / f"{name}.pt")
     card = {
         "name": name,
-        "architecture": type(trainer.G).__name__,
+        "architecture": type(G).__name__,
         "model": r["model"],
         "g_kwargs": r["g_kwargs"],
-        "config": dataclasses.asdict(trainer.config),
-        "steps": trainer.step,
-        "batch_size": trainer.config.batch_size,
-        "train_seconds": round(trainer.elapsed, 1),
-        "device": describe_device(trainer.device),
+        "config": dataclasses.asdict(config),
+        "steps": steps,
+        "batch_size": config.batch_size,
+        "train_seconds": round(seconds, 1),
+        "device": describe_device(device),
         "torch": torch.__version__,
         "command": f"python -m gancourse.pretrain {name}",
+        **facts,
     }
     if "digits" in r:
         card["digits"] = r["digits"]  # trained on these classes only
@@ -107,7 +93,8 @@ def export(name: str, trainer: Trainer, out_dir: Path = WEIGHTS_DIR) -> Path:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m gancourse.pretrain", description=__doc__.split("\n")[0])
     p.add_argument("name", choices=sorted(RECIPES))
-    p.add_argument("--steps", type=int, help="override the recipe's number of steps")
+    p.add_argument("--steps", type=int, help="override the recipe's number of steps "
+                                              "(for a progressive recipe: its steps per phase)")
     p.add_argument("--run-dir", default="runs", help="where checkpoints and logs go (default: runs/)")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, help="torch CPU threads")
@@ -116,14 +103,19 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
 
+    if args.steps is not None and args.steps < 1:
+        p.error(f"--steps must be >= 1, got {args.steps}")
+
     r, G, D = build_recipe(args.name)
-    cfg = dict(r["config"], device=args.device)
-    if args.steps is not None:
-        cfg["steps"] = args.steps
     device = resolve_device(args.device)
     data = load_mnist(train=True, device=device, digits=r.get("digits"))
     run = Path(args.run_dir) / args.name
     ckpt = run / "checkpoint.pt"
+    if "steps_per_phase" in r:
+        return _grow(args, r, G, D, data, run, device)
+    cfg = dict(r["config"], device=args.device)
+    if args.steps is not None:
+        cfg["steps"] = args.steps
     trainer = Trainer(G, D, data, TrainConfig(**cfg),
                       callbacks=[Checkpoint(ckpt, every=250), JsonLog(run / "log.jsonl"),
                                  ProgressBar(every=20)])
@@ -133,6 +125,37 @@ def main(argv=None) -> int:
     trainer.fit()
     if not args.no_export:
         print(f"wrote {export(args.name, trainer)}")
+    return 0
+
+
+def _grow(args, r, G, D, data, run: Path, device: torch.device) -> int:
+    """A progressive recipe: :func:`gancourse.progressive.train_progressive`, a checkpoint and a log line per phase."""
+    per_phase = args.steps if args.steps is not None else r["steps_per_phase"]
+    ckpt, log = run / "checkpoint.pt", run / "log.jsonl"
+    run.mkdir(parents=True, exist_ok=True)
+    if ckpt.exists():
+        print(f"resuming {args.name} from {ckpt} (after its last finished phase)", file=sys.stderr)
+
+    def log_phase(phase, growth):
+        done = len(growth.phases)
+        lo = sum(p.steps for p in growth.phases[:-1])
+        row = {"phase": phase.name, "step": lo + phase.steps, "seconds": round(growth.seconds, 1),
+               "phase_seconds": round(phase.seconds, 1)}
+        for k in ("loss_D", "loss_G", "D(x)", "D(G(z))"):
+            row[k] = round(sum(growth.history[k][lo:]) / phase.steps, 4)
+        with open(log, "a") as f:
+            f.write(json.dumps(row) + "\n")
+        print(f"phase {done}/5 {phase.name}: {phase.seconds:.0f} s, {row}", file=sys.stderr)
+
+    growth = P.train_progressive(G, D, data, per_phase, callback=log_phase, checkpoint=ckpt,
+                                 **{**r["config"], "device": args.device})
+    if not args.no_export:
+        config = TrainConfig.from_dict({**P.DEFAULT_CONFIG, **r["config"], "steps": growth.total_steps,
+                                        "device": args.device})
+        phases = [[p.name, p.steps, round(p.seconds, 1)] for p in growth.phases]
+        out = write_weights(args.name, G, config, growth.total_steps, growth.seconds, device, WEIGHTS_DIR,
+                            steps_per_phase=per_phase, phases=phases)
+        print(f"wrote {out}")
     return 0
 
 

@@ -23,7 +23,7 @@ from torch import nn
 
 from .checkpoint import load_state_checked
 from .models import MODELS
-from .pretrain import RECIPES
+from .recipes import RECIPES
 from .utils import resolve_device
 
 __all__ = ["PretrainedNotFoundError", "load", "pretrained", "card", "available", "weights_dir"]

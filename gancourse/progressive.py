@@ -12,7 +12,9 @@ current resolution (:func:`real_at`), and two training functions that share one 
   optionally cut into several phases to look at the run part-way (``steps=[k, n - k]``).
 
 Both return a :class:`GrowthRun` with the per-step metrics, each phase's wall time and
-seconds per step, and samples from fixed noise at the end of each phase. Every update is
+seconds per step, and samples from fixed noise at the end of each phase. Given a
+``checkpoint`` path, both save their whole state after every phase and resume from it
+exactly (``python -m gancourse.pretrain progressive-mnist`` relies on this). Every update is
 :func:`gancourse.train.d_step` / :func:`gancourse.train.g_step`, so the losses and
 regularisers are exactly those of :class:`gancourse.train.TrainConfig` (by default WGAN-GP).
 
@@ -29,14 +31,18 @@ both networks are ordinary 28x28 models that ``Trainer`` can train.
 """
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checkpoint import atomic_save, load_checkpoint, load_state_checked
 from .data import ImageData
 from .stylegan import MinibatchStdDev, PixelNorm
 from .utils import resolve_device
@@ -270,7 +276,7 @@ DEFAULT_CONFIG = dict(loss="wgan-gp", gp_weight=10.0, n_critic=1, batch_size=64,
 
 
 def train_progressive(G: ProgressiveGenerator, D: ProgressiveDiscriminator, data, steps_per_phase: int,
-                      n_samples: int = 16, callback=None, **config) -> GrowthRun:
+                      n_samples: int = 16, callback=None, checkpoint=None, **config) -> GrowthRun:
     """Grow G and D 7 -> 14 -> 28 over 5 phases of ``steps_per_phase`` generator steps each.
 
     ``data`` is an :class:`~gancourse.data.ImageData` or an image tensor (N, 1, 28, 28);
@@ -278,25 +284,33 @@ def train_progressive(G: ProgressiveGenerator, D: ProgressiveDiscriminator, data
     field (``loss``, ``n_critic``, ``lr_g``, ``seed``, ``device``, ...; ``steps`` is ignored).
     ``callback(phase, run)``, if given, is called after each phase. The networks are left at
     their final stage. The caller's global RNG is left as it was.
+
+    ``checkpoint``, a file path, makes the run resumable: the whole state (networks,
+    optimisers, RNG, position in the shuffled data, history, finished phases) is written
+    there atomically after every phase, and a run started with an existing checkpoint
+    continues after its last finished phase. A resumed run ends exactly as an uninterrupted
+    one (on the CPU, bit for bit); only the phases' wall times differ.
     """
-    return _run(G, D, data, schedule(steps_per_phase), n_samples, callback, config)
+    return _run(G, D, data, schedule(steps_per_phase), n_samples, callback, config, checkpoint)
 
 
 def train_direct(G: ProgressiveGenerator, D: ProgressiveDiscriminator, data, steps,
-                 n_samples: int = 16, callback=None, **config) -> GrowthRun:
+                 n_samples: int = 16, callback=None, checkpoint=None, **config) -> GrowthRun:
     """The baseline: the same networks at 28x28 from the start, for ``steps`` generator steps.
 
     ``steps`` may also be a list of ints: one run (one optimiser state, one stream of batches)
     cut into that many 28x28 phases, with samples and the ``callback`` at the end of each, e.g.
     ``[k, n - k]`` to look at the networks after ``k`` steps (an equal-time point) and after ``n``.
+    ``checkpoint`` works as in :func:`train_progressive`, after each of those phases.
     """
     lengths = [steps] if isinstance(steps, int) else list(steps)
     if not lengths or any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in lengths):
         raise ValueError(f"steps must be an int >= 1 or a non-empty list of them, got {steps!r}")
-    return _run(G, D, data, [Phase(len(RESOLUTIONS) - 1, False, k) for k in lengths], n_samples, callback, config)
+    return _run(G, D, data, [Phase(len(RESOLUTIONS) - 1, False, k) for k in lengths], n_samples, callback,
+                config, checkpoint)
 
 
-def _run(G, D, data, phases, n_samples, callback, config) -> GrowthRun:
+def _run(G, D, data, phases, n_samples, callback, config, checkpoint=None) -> GrowthRun:
     # Imported here: gancourse.models imports this module (for MODELS) and gancourse.train
     # imports gancourse.models, so a module-level import would be circular.
     from .train import TrainConfig
@@ -319,8 +333,10 @@ def _run(G, D, data, phases, n_samples, callback, config) -> GrowthRun:
             fixed_z = torch.randn(n_samples, G.z_dim).to(device)
             opts = (torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=cfg.betas),
                     torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=cfg.betas))
-            batches = _batches(images, cfg.batch_size)
-            for phase in phases:
+            batches = _Batches(images, cfg.batch_size)
+            if checkpoint is not None and Path(checkpoint).exists():
+                _resume(checkpoint, G, D, opts, batches, run, phases, cfg, device)
+            for phase in phases[len(run.phases):]:
                 t0 = time.perf_counter()
                 _train_phase(G, D, opts, batches, phase, cfg, run.history)
                 if device.type == "cuda":
@@ -328,6 +344,8 @@ def _run(G, D, data, phases, n_samples, callback, config) -> GrowthRun:
                 phase.seconds = time.perf_counter() - t0
                 phase.samples = _samples(G, phase.stage, fixed_z)
                 run.phases.append(phase)
+                if checkpoint is not None:
+                    _save(checkpoint, G, D, opts, batches, run, phases, cfg, device)
                 if callback is not None:
                     callback(phase, run)
     finally:  # whatever happened, leave both networks at their final 28x28 stage
@@ -369,9 +387,82 @@ def _samples(G: ProgressiveGenerator, stage: int, z: torch.Tensor) -> torch.Tens
         G.train()
 
 
-def _batches(images: torch.Tensor, batch_size: int):
-    """Endless shuffled batches, a new permutation each epoch, the last partial batch dropped."""
-    while True:
-        perm = torch.randperm(len(images)).to(images.device)
-        for i in range(0, len(images) - batch_size + 1, batch_size):
-            yield images[perm[i:i + batch_size]]
+class _Batches:
+    """Endless shuffled batches, a new permutation each epoch, the last partial batch dropped.
+
+    Its position can be saved and restored exactly: :meth:`state_dict` keeps the RNG state
+    the current permutation was drawn from, and how far into it the run has read.
+    """
+
+    def __init__(self, images: torch.Tensor, batch_size: int):
+        self.images, self.batch_size = images, batch_size
+        self.perm, self.perm_rng, self.pos = None, None, 0
+
+    def __next__(self) -> torch.Tensor:
+        if self.perm is None or self.pos + self.batch_size > len(self.images):
+            self.perm_rng = torch.get_rng_state()
+            self.perm = torch.randperm(len(self.images)).to(self.images.device)
+            self.pos = 0
+        batch = self.images[self.perm[self.pos:self.pos + self.batch_size]]
+        self.pos += self.batch_size
+        return batch
+
+    def state_dict(self) -> dict:
+        return {"perm_rng": self.perm_rng, "pos": self.pos, "n": len(self.images)}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state["n"] != len(self.images):
+            raise ValueError(f"the checkpoint was trained on {state['n']} images, this data has {len(self.images)}")
+        self.perm, self.perm_rng, self.pos = None, state["perm_rng"], state["pos"]
+        if self.perm_rng is not None:  # draw the same permutation again, leaving the RNG where it is
+            now = torch.get_rng_state()
+            torch.set_rng_state(self.perm_rng)
+            self.perm = torch.randperm(len(self.images)).to(self.images.device)
+            torch.set_rng_state(now)
+
+
+def _plan(phases) -> list:
+    return [[p.stage, p.fade, p.steps] for p in phases]
+
+
+def _settings(cfg) -> str:
+    """The run's training settings as text, to compare a checkpoint's with this run's (device aside)."""
+    return json.dumps({k: v for k, v in dataclasses.asdict(cfg).items() if k != "device"}, sort_keys=True)
+
+
+def _save(path, G, D, opts, batches, run, phases, cfg, device) -> None:
+    """Everything a resumed run needs, written atomically after a phase."""
+    atomic_save({
+        "plan": _plan(phases),
+        "config": _settings(cfg),
+        "G": {"class": type(G).__name__, "state": G.state_dict()},
+        "D": {"class": type(D).__name__, "state": D.state_dict()},
+        "opt_G": opts[0].state_dict(), "opt_D": opts[1].state_dict(),
+        "batches": batches.state_dict(),
+        "rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+        "history": run.history,
+        "phases": [{"seconds": p.seconds, "samples": p.samples} for p in run.phases],
+    }, path)
+
+
+def _resume(path, G, D, opts, batches, run, phases, cfg, device) -> None:
+    """Load a checkpoint of :func:`_save` into a run that has just been set up, or explain why not."""
+    state = load_checkpoint(path)
+    config = _settings(cfg)
+    if state["plan"] != _plan(phases) or state["config"] != config:
+        raise ValueError(f"the checkpoint {str(path)!r} belongs to another run (phases {state['plan']}, "
+                         f"config {state['config']}); this run has phases {_plan(phases)}, config {config}. "
+                         f"Delete it or pass another checkpoint path to start afresh.")
+    load_state_checked(G, state["G"], "generator")
+    load_state_checked(D, state["D"], "discriminator")
+    opts[0].load_state_dict(state["opt_G"])
+    opts[1].load_state_dict(state["opt_D"])
+    batches.load_state_dict(state["batches"])
+    torch.set_rng_state(state["rng"])
+    if state["cuda_rng"] is not None and device.type == "cuda":
+        torch.cuda.set_rng_state(state["cuda_rng"], device)
+    run.history.update(state["history"])
+    for phase, saved in zip(phases, state["phases"]):
+        phase.seconds, phase.samples = saved["seconds"], saved["samples"]
+        run.phases.append(phase)

@@ -19,7 +19,7 @@ from .metrics.classifier import CLASSIFIER_FILE, WEIGHTS_DIR, classifier_card, f
 from .metrics.reference import REFERENCE_COMMAND, REFERENCE_ORDER, reference_values
 from .metrics.scores import evaluate, sample
 from .models import is_conditional
-from .pretrain import RECIPES
+from .recipes import RECIPES
 from .pretrained import available, card, load, weights_dir
 
 __all__ = ["write_report", "save_grid", "main"]

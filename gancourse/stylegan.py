@@ -16,7 +16,7 @@ Architecture for GANs"), scaled down to MNIST:
 The critic returns an unbounded score (no sigmoid). The chapter trains the pair with the
 Wasserstein loss and the R1 penalty, which live in :mod:`gancourse.losses` and are picked by
 ``TrainConfig(loss="wgan", clip_value=None, r1_gamma=...)``; the recipe is
-``gancourse.pretrain.RECIPES["stylegan7-mnist"]``.
+``gancourse.recipes.RECIPES["stylegan7-mnist"]``.
 
 It does not hold losses or training loops, and it does not use progressive growing
 (see :mod:`gancourse.progressive`), equalised learning rates or modulated convolutions

@@ -13,6 +13,7 @@ from gancourse.metrics import classifier as C
 from gancourse.metrics import reference as R
 from gancourse.metrics import scores as S
 from gancourse.pretrained import PretrainedNotFoundError, available, card, load, pretrained
+from gancourse.recipes import recipe_steps
 from gancourse.train import TrainConfig, Trainer
 
 
@@ -302,7 +303,7 @@ def test_every_recipe_is_shipped_with_its_card(name):
     assert isinstance(G, M.MODELS[r["model"]][0]) and not G.training
     c = pretrained.card(name)
     assert c["model"] == r["model"] and c["command"] == f"python -m gancourse.pretrain {name}"
-    assert c["steps"] == r["config"]["steps"] and c["batch_size"] == r["config"]["batch_size"]
+    assert c["steps"] == recipe_steps(name) and c["batch_size"] == r["config"]["batch_size"]
     assert c["device"].startswith(("cpu", "cuda")) and c["train_seconds"] > 0
     assert c.get("digits") == r.get("digits")
     z = torch.randn(8, G.z_dim, generator=torch.Generator().manual_seed(0))
@@ -376,3 +377,17 @@ def test_quality_report_of_a_one_digit_generator(tmp_path, exported, mnist_test)
     fid_line = next(line for line in text.split("## dcgan-mnist")[1].splitlines() if line.startswith("| FID"))
     model_fid, floor_fid = (float(v) for v in fid_line.split("|")[2:4])
     assert floor_fid < model_fid
+
+
+def test_metrics_table_lines_up_columns_and_rows():
+    m = {"fid": 12.345, "is": 9.5, "is_std": 0.25, "classes_covered": 9, "kl_uniform": 0.0123,
+         "mean_confidence": 0.9876, "class_histogram": [0.05] + [0.95 / 9] * 9}
+    text = S.metrics_table({"gen\nn=10": m, "cond": {**m, "label_accuracy": 0.975}}, width=14)
+    lines = text.split("\n")
+    assert lines[0].split() == ["gen", "cond"] and lines[1].split() == ["n=10"]
+    assert len({len(line) for line in lines}) == 1                  # every line 28 + 2 * 14 wide
+    assert lines[2].split()[-2:] == ["-", "97.5%"]                   # label accuracy: only the conditional one
+    assert "12.35" in lines[3] and "9.50 ± 0.25" in lines[4] and "5.0% / 10.6%" in lines[6]
+    assert "label accuracy" not in S.metrics_table({"gen": m})
+    with pytest.raises(ValueError, match="at least one column"):
+        S.metrics_table({})

@@ -52,6 +52,8 @@ def test_committed_outputs_are_current(path):
         f"{path.name}: code changed since its outputs were made; run python scripts/execute_notebooks.py {path.relative_to(nbtools.ROOT)}"
     counts = []
     for cell in nb["cells"][1:]:
+        if cell["cell_type"] == "markdown":  # prose is written from the outputs, never left for later
+            assert "TODO" not in "".join(cell["source"]), f"{path.name}: a markdown cell still says TODO"
         if cell["cell_type"] != "code":
             continue
         assert cell.get("execution_count") is not None, f"{path.name}: a code cell was not executed"

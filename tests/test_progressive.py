@@ -143,3 +143,75 @@ def test_train_direct_in_several_phases_is_one_run(fake_data):
     for bad in (0, [], [2, 0], [1.5], True):
         with pytest.raises(ValueError, match="steps must be an int >= 1"):
             train_direct(*small_pair(), fake_data, steps=bad, batch_size=8, device="cpu")
+
+
+class _Crash(Exception):
+    pass
+
+
+def test_resumed_run_ends_exactly_as_an_uninterrupted_one(fake_data, tmp_path):
+    # 40 images in batches of 8 with two critic steps per step: every phase crosses an epoch of
+    # shuffled batches, so the resumed run must restore the permutation and its position too.
+    images = fake_data.images[:40]
+    kw = dict(steps_per_phase=3, batch_size=8, n_critic=2, device="cpu", seed=4, n_samples=4)
+    G1, D1 = small_pair()
+    straight = train_progressive(G1, D1, images, **kw)
+
+    ckpt = tmp_path / "prog.pt"
+
+    def crash_after_two(phase, run):
+        if len(run.phases) == 2:
+            raise _Crash
+
+    with pytest.raises(_Crash):
+        train_progressive(*small_pair(), images, checkpoint=ckpt, callback=crash_after_two, **kw)
+    assert ckpt.is_file()
+    G2, D2 = small_pair(seed=9)                                  # other initial weights: the file must win
+    seen = []
+    resumed = train_progressive(G2, D2, images, checkpoint=ckpt, callback=lambda p, r: seen.append(p.name), **kw)
+    assert seen == ["14x14 stable", "28x28 fade-in", "28x28 stable"]   # only the phases left were trained
+    assert resumed.history == straight.history and resumed.total_steps == 15
+    for a, b in zip(straight.phases, resumed.phases):
+        assert torch.equal(a.samples, b.samples)
+    for a, b in zip([*G1.state_dict().values(), *D1.state_dict().values()],
+                    [*G2.state_dict().values(), *D2.state_dict().values()]):
+        assert torch.equal(a, b)
+
+    # a finished run's checkpoint is complete: starting again trains nothing and returns the same result
+    again = train_progressive(*small_pair(), images, checkpoint=ckpt, **kw)
+    assert again.history == straight.history and len(again.phases) == 5
+
+    with pytest.raises(ValueError, match="belongs to another run"):
+        train_progressive(*small_pair(), images, checkpoint=ckpt, **{**kw, "steps_per_phase": 2})
+    with pytest.raises(ValueError, match="belongs to another run"):
+        train_progressive(*small_pair(), images, checkpoint=ckpt, **{**kw, "lr_g": 1e-3})
+
+
+def test_pretrain_recipe_grows_logs_resumes_and_exports(monkeypatch, tmp_path):
+    import json
+
+    from gancourse import pretrain, pretrained
+    from gancourse.data import ImageData
+
+    r = pretrain.RECIPES["progressive-mnist"]
+    assert r["model"] == "progressive" and r["config"]["loss"] == "wgan-gp"
+    images = torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    monkeypatch.setattr(pretrain, "load_mnist", lambda train=True, **kw: ImageData(images, torch.zeros(64).long()))
+    monkeypatch.setitem(pretrain.RECIPES, "progressive-mnist",
+                        {**r, "g_kwargs": {"z_dim": 8, "channels": (16, 8, 8)}, "d_kwargs": {"channels": (16, 8, 8)},
+                         "config": {**r["config"], "batch_size": 8}})
+    monkeypatch.setattr(pretrain, "WEIGHTS_DIR", tmp_path / "weights")
+    args = ["progressive-mnist", "--steps", "1", "--run-dir", str(tmp_path), "--device", "cpu"]
+    assert pretrain.main(args + ["--no-export"]) == 0
+    run = tmp_path / "progressive-mnist"
+    rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [row["phase"] for row in rows] == [p.name for p in schedule(1)] and rows[-1]["step"] == 5
+    assert (run / "checkpoint.pt").is_file() and not (tmp_path / "weights").exists()
+
+    assert pretrain.main(args) == 0              # the finished checkpoint: nothing left to train, only the export
+    assert len((run / "log.jsonl").read_text().splitlines()) == 5
+    card = pretrained.card("progressive-mnist", tmp_path / "weights")
+    assert card["steps"] == 5 and card["steps_per_phase"] == 1 and [p[0] for p in card["phases"]][-1] == "28x28 stable"
+    assert card["train_seconds"] == pytest.approx(rows[-1]["seconds"], abs=0.1)
+    G = pretrained.load("progressive-mnist", weights_dir=tmp_path / "weights")
+    assert isinstance(G, ProgressiveGenerator) and G(torch.zeros(2, 8)).shape == (2, 1, 28, 28)

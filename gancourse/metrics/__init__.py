@@ -17,9 +17,9 @@ from .classifier import (ClassifierNotFoundError, MNISTClassifier, accuracy, cla
                          load_classifier, train_classifier)
 from .reference import compute_reference_values, reference_values
 from .scores import (class_histogram, classes_covered, evaluate, fid, frechet_distance, gaussian_stats,
-                     inception_score, kl_from_uniform, label_accuracy, real_statistics, sample)
+                     inception_score, kl_from_uniform, label_accuracy, metrics_table, real_statistics, sample)
 
 __all__ = ["ClassifierNotFoundError", "MNISTClassifier", "accuracy", "classifier_card", "classify",
            "load_classifier", "train_classifier", "compute_reference_values", "reference_values",
            "class_histogram", "classes_covered", "evaluate", "fid", "frechet_distance", "gaussian_stats",
-           "inception_score", "kl_from_uniform", "label_accuracy", "real_statistics", "sample"]
+           "inception_score", "kl_from_uniform", "label_accuracy", "metrics_table", "real_statistics", "sample"]

@@ -43,7 +43,7 @@ from .classifier import classify, load_classifier
 
 __all__ = ["sample", "gaussian_stats", "sqrtm_psd", "frechet_distance", "real_statistics", "fid",
            "inception_score", "class_histogram", "kl_from_uniform", "classes_covered",
-           "label_accuracy", "evaluate", "metrics_from_outputs", "COVERAGE_THRESHOLD"]
+           "label_accuracy", "evaluate", "metrics_from_outputs", "metrics_table", "COVERAGE_THRESHOLD"]
 
 COVERAGE_THRESHOLD = 0.01
 
@@ -254,3 +254,37 @@ def evaluate(source, n: int = 10000, batch_size: int = 500, device: str | torch.
     feats, probs = classify(images, classifier, batch_size, device)
     real_stats = real_statistics(classifier, device, digits=digits) if real_stats is None else real_stats
     return metrics_from_outputs(feats, probs, real_stats, labels, splits, coverage_threshold)
+
+
+# One row per metric of :func:`evaluate`: (label, how to print it).
+TABLE_ROWS = (
+    ("label accuracy", lambda m: f"{m['label_accuracy']:.1%}" if "label_accuracy" in m else "-"),
+    ("FID (lower is better)", lambda m: f"{m['fid']:.2f}"),
+    ("MNIST IS (1 to 10)", lambda m: f"{m['is']:.2f} ± {m['is_std']:.2f}"),
+    ("classes covered (>= 1%)", lambda m: f"{m['classes_covered']}"),
+    ("smallest / largest class", lambda m: f"{min(m['class_histogram']):.1%} / {max(m['class_histogram']):.1%}"),
+    ("KL(histogram || uniform)", lambda m: f"{m['kl_uniform']:.3f}"),
+    ("mean top-class probability", lambda m: f"{m['mean_confidence']:.3f}"),
+)
+
+
+def metrics_table(results: dict, width: int = 17) -> str:
+    """Results of :func:`evaluate` side by side as text: one column per entry, one row per metric.
+
+    ``results`` maps a column name to a metrics dict (a reference set of
+    :func:`~gancourse.metrics.reference_values` works too); a name may hold one ``"\n"``
+    to take two header lines. The label-accuracy row appears only if some column has one.
+    """
+    if not results:
+        raise ValueError("metrics_table needs at least one column")
+    names = [name.split("\n") for name in results]
+    depth = max(len(parts) for parts in names)
+    lines = [f"{'':28s}" + "".join(f"{(parts + [''] * depth)[i]:>{width}s}" for parts in names)
+             for i in range(depth)]
+    conditional = any("label_accuracy" in m for m in results.values())
+    for label, fn in TABLE_ROWS:
+        if label == "label accuracy" and not conditional:
+            continue
+        lines.append(f"{label:28s}" + "".join(f"{fn(m):>{width}s}" for m in results.values()))
+    return "\n".join(lines)
+
