@@ -389,5 +389,8 @@ def test_metrics_table_lines_up_columns_and_rows():
     assert lines[2].split()[-2:] == ["-", "97.5%"]                   # label accuracy: only the conditional one
     assert "12.35" in lines[3] and "9.50 ± 0.25" in lines[4] and "5.0% / 10.6%" in lines[6]
     assert "label accuracy" not in S.metrics_table({"gen": m})
+    assert {len(line) for line in S.metrics_table({"gen": m}, width=13, label_width=27).split("\n")} == {40}
+    with pytest.raises(ValueError, match="label_width must be more than 26"):
+        S.metrics_table({"gen": m}, label_width=26)
     with pytest.raises(ValueError, match="at least one column"):
         S.metrics_table({})

@@ -268,23 +268,27 @@ TABLE_ROWS = (
 )
 
 
-def metrics_table(results: dict, width: int = 17) -> str:
+def metrics_table(results: dict, width: int = 17, label_width: int = 28) -> str:
     """Results of :func:`evaluate` side by side as text: one column per entry, one row per metric.
 
     ``results`` maps a column name to a metrics dict (a reference set of
     :func:`~gancourse.metrics.reference_values` works too); a name may hold one ``"\n"``
     to take two header lines. The label-accuracy row appears only if some column has one.
+    ``width`` is each column's, ``label_width`` the row labels' (at least 27, the longest label's + 1).
     """
     if not results:
         raise ValueError("metrics_table needs at least one column")
+    longest = max(len(label) for label, _ in TABLE_ROWS)
+    if label_width <= longest:
+        raise ValueError(f"label_width must be more than {longest}, the longest row label; got {label_width}")
     names = [name.split("\n") for name in results]
     depth = max(len(parts) for parts in names)
-    lines = [f"{'':28s}" + "".join(f"{(parts + [''] * depth)[i]:>{width}s}" for parts in names)
+    lines = [f"{'':{label_width}s}" + "".join(f"{(parts + [''] * depth)[i]:>{width}s}" for parts in names)
              for i in range(depth)]
     conditional = any("label_accuracy" in m for m in results.values())
     for label, fn in TABLE_ROWS:
         if label == "label accuracy" and not conditional:
             continue
-        lines.append(f"{label:28s}" + "".join(f"{fn(m):>{width}s}" for m in results.values()))
+        lines.append(f"{label:{label_width}s}" + "".join(f"{fn(m):>{width}s}" for m in results.values()))
     return "\n".join(lines)
 
