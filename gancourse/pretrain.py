@@ -112,7 +112,7 @@ def main(argv=None) -> int:
     run = Path(args.run_dir) / args.name
     ckpt = run / "checkpoint.pt"
     if "steps_per_phase" in r:
-        return _grow(args, r, G, D, data, run, device)
+        return _grow(args, r, G, D, data, run, ckpt, device)
     cfg = dict(r["config"], device=args.device)
     if args.steps is not None:
         cfg["steps"] = args.steps
@@ -128,32 +128,29 @@ def main(argv=None) -> int:
     return 0
 
 
-def _grow(args, r, G, D, data, run: Path, device: torch.device) -> int:
+def _grow(args, r, G, D, data, run: Path, ckpt: Path, device: torch.device) -> int:
     """A progressive recipe: :func:`gancourse.progressive.train_progressive`, a checkpoint and a log line per phase."""
     per_phase = args.steps if args.steps is not None else r["steps_per_phase"]
-    ckpt, log = run / "checkpoint.pt", run / "log.jsonl"
+    n_phases, log = len(P.schedule(per_phase)), run / "log.jsonl"
     run.mkdir(parents=True, exist_ok=True)
     if ckpt.exists():
         print(f"resuming {args.name} from {ckpt} (after its last finished phase)", file=sys.stderr)
 
     def log_phase(phase, growth):
-        done = len(growth.phases)
-        lo = sum(p.steps for p in growth.phases[:-1])
-        row = {"phase": phase.name, "step": lo + phase.steps, "seconds": round(growth.seconds, 1),
+        lo = growth.total_steps - phase.steps  # where this phase's steps begin in the history
+        row = {"phase": phase.name, "step": growth.total_steps, "seconds": round(growth.seconds, 1),
                "phase_seconds": round(phase.seconds, 1)}
         for k in ("loss_D", "loss_G", "D(x)", "D(G(z))"):
             row[k] = round(sum(growth.history[k][lo:]) / phase.steps, 4)
         with open(log, "a") as f:
             f.write(json.dumps(row) + "\n")
-        print(f"phase {done}/5 {phase.name}: {phase.seconds:.0f} s, {row}", file=sys.stderr)
+        print(f"phase {len(growth.phases)}/{n_phases} {phase.name}: {phase.seconds:.0f} s, {row}", file=sys.stderr)
 
     growth = P.train_progressive(G, D, data, per_phase, callback=log_phase, checkpoint=ckpt,
                                  **{**r["config"], "device": args.device})
     if not args.no_export:
-        config = TrainConfig.from_dict({**P.DEFAULT_CONFIG, **r["config"], "steps": growth.total_steps,
-                                        "device": args.device})
         phases = [[p.name, p.steps, round(p.seconds, 1)] for p in growth.phases]
-        out = write_weights(args.name, G, config, growth.total_steps, growth.seconds, device, WEIGHTS_DIR,
+        out = write_weights(args.name, G, growth.config, growth.total_steps, growth.seconds, device, WEIGHTS_DIR,
                             steps_per_phase=per_phase, phases=phases)
         print(f"wrote {out}")
     return 0

@@ -242,6 +242,7 @@ class GrowthRun:
 
     history: dict = field(default_factory=dict)
     phases: list = field(default_factory=list)
+    config: object = None  # the run's gancourse.train.TrainConfig (DEFAULT_CONFIG with the caller's overrides)
 
     @property
     def total_steps(self) -> int:
@@ -325,7 +326,8 @@ def _run(G, D, data, phases, n_samples, callback, config, checkpoint=None) -> Gr
     images = images.to(device)
     G.to(device).train()
     D.to(device).train()
-    run = GrowthRun(history={k: [] for k in ("loss_D", "loss_G", "D(x)", "D(G(z))", "resolution", "alpha")})
+    run = GrowthRun(history={k: [] for k in ("loss_D", "loss_G", "D(x)", "D(G(z))", "resolution", "alpha")},
+                    config=cfg)
     try:
         # The run's own RNG, seeded from the config: the caller's global RNG is left alone.
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
@@ -390,17 +392,16 @@ def _samples(G: ProgressiveGenerator, stage: int, z: torch.Tensor) -> torch.Tens
 class _Batches:
     """Endless shuffled batches, a new permutation each epoch, the last partial batch dropped.
 
-    Its position can be saved and restored exactly: :meth:`state_dict` keeps the RNG state
-    the current permutation was drawn from, and how far into it the run has read.
+    The same stream as :meth:`gancourse.train.Trainer._next_batch`, and saved the same way:
+    :meth:`state_dict` keeps the current permutation and how far into it the run has read.
     """
 
     def __init__(self, images: torch.Tensor, batch_size: int):
         self.images, self.batch_size = images, batch_size
-        self.perm, self.perm_rng, self.pos = None, None, 0
+        self.perm, self.pos = None, 0
 
     def __next__(self) -> torch.Tensor:
         if self.perm is None or self.pos + self.batch_size > len(self.images):
-            self.perm_rng = torch.get_rng_state()
             self.perm = torch.randperm(len(self.images)).to(self.images.device)
             self.pos = 0
         batch = self.images[self.perm[self.pos:self.pos + self.batch_size]]
@@ -408,17 +409,13 @@ class _Batches:
         return batch
 
     def state_dict(self) -> dict:
-        return {"perm_rng": self.perm_rng, "pos": self.pos, "n": len(self.images)}
+        return {"perm": None if self.perm is None else self.perm.cpu(), "pos": self.pos, "n": len(self.images)}
 
     def load_state_dict(self, state: dict) -> None:
         if state["n"] != len(self.images):
             raise ValueError(f"the checkpoint was trained on {state['n']} images, this data has {len(self.images)}")
-        self.perm, self.perm_rng, self.pos = None, state["perm_rng"], state["pos"]
-        if self.perm_rng is not None:  # draw the same permutation again, leaving the RNG where it is
-            now = torch.get_rng_state()
-            torch.set_rng_state(self.perm_rng)
-            self.perm = torch.randperm(len(self.images)).to(self.images.device)
-            torch.set_rng_state(now)
+        self.perm = None if state["perm"] is None else state["perm"].to(self.images.device)
+        self.pos = state["pos"]
 
 
 def _plan(phases) -> list:

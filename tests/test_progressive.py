@@ -213,5 +213,6 @@ def test_pretrain_recipe_grows_logs_resumes_and_exports(monkeypatch, tmp_path):
     card = pretrained.card("progressive-mnist", tmp_path / "weights")
     assert card["steps"] == 5 and card["steps_per_phase"] == 1 and [p[0] for p in card["phases"]][-1] == "28x28 stable"
     assert card["train_seconds"] == pytest.approx(rows[-1]["seconds"], abs=0.1)
+    assert card["config"]["steps"] == 5 and card["config"]["loss"] == "wgan-gp" and card["config"]["batch_size"] == 8
     G = pretrained.load("progressive-mnist", weights_dir=tmp_path / "weights")
     assert isinstance(G, ProgressiveGenerator) and G(torch.zeros(2, 8)).shape == (2, 1, 28, 28)

@@ -291,4 +291,3 @@ def metrics_table(results: dict, width: int = 17, label_width: int = 28) -> str:
             continue
         lines.append(f"{label:{label_width}s}" + "".join(f"{fn(m):>{width}s}" for m in results.values()))
     return "\n".join(lines)
-
