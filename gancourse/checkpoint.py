@@ -3,7 +3,9 @@
 Holds the file format's two halves: :func:`atomic_save` (write to a temporary file,
 then rename, so a run killed mid-write never leaves a corrupt checkpoint) and
 :func:`load_state_checked` (load weights, naming every mismatch of class, key or
-shape). What goes *into* a checkpoint is decided by :class:`gancourse.train.Trainer`.
+shape), plus the RNG state a resumed run needs (:func:`get_rng_state`, :func:`set_rng_state`).
+What goes *into* a checkpoint is decided by :class:`gancourse.train.Trainer` and
+:mod:`gancourse.progressive`.
 """
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-__all__ = ["CheckpointMismatchError", "atomic_save", "load_checkpoint", "load_state_checked"]
+__all__ = ["CheckpointMismatchError", "atomic_save", "load_checkpoint", "load_state_checked",
+           "get_rng_state", "set_rng_state"]
 
 
 class CheckpointMismatchError(RuntimeError):
@@ -45,6 +48,21 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {str(path)!r}")
     return torch.load(path, map_location=map_location, weights_only=True)
+
+
+def get_rng_state(device: torch.device) -> dict:
+    """The global CPU RNG state, and the CUDA one of ``device`` when it is a GPU."""
+    state = {"cpu": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def set_rng_state(state: dict, device: torch.device) -> None:
+    """Restore a state of :func:`get_rng_state` (the CUDA part only on a GPU)."""
+    torch.set_rng_state(state["cpu"])
+    if state.get("cuda") is not None and device.type == "cuda":
+        torch.cuda.set_rng_state(state["cuda"], device)
 
 
 def describe_mismatch(model: nn.Module, saved_class: str, state: dict) -> list[str]:

@@ -30,7 +30,7 @@ from typing import Iterable, Sequence
 
 import torch
 
-__all__ = ["DataNotFoundError", "ImageData", "load_mnist", "load_fashion_mnist", "load_dataset",
+__all__ = ["DataNotFoundError", "ImageData", "BatchStream", "load_mnist", "load_fashion_mnist", "load_dataset",
            "DATASETS", "cache_dir"]
 
 IDX_FILES = (
@@ -174,6 +174,42 @@ class ImageData:
         for i in range(0, stop, batch_size):
             idx = perm[i:i + batch_size]
             yield self.images[idx], self.labels[idx]
+
+
+class BatchStream:
+    """Endless shuffled batch indices: a new permutation each epoch, the last partial batch dropped.
+
+    The training loops (:class:`gancourse.train.Trainer`, :mod:`gancourse.progressive`) draw
+    their batches from one of these, with the global RNG they run under. :meth:`state_dict`
+    keeps the current permutation and how far into it the run has read, so a resumed run
+    reads exactly the batches an uninterrupted one would.
+    """
+
+    def __init__(self, n: int, batch_size: int, device: torch.device | str = "cpu"):
+        if not 1 <= batch_size <= n:
+            raise ValueError(f"batch_size must be between 1 and the dataset size {n}, got {batch_size}")
+        self.n, self.batch_size, self.device = n, batch_size, torch.device(device)
+        self.perm: torch.Tensor | None = None
+        self.pos = 0
+
+    def next_index(self) -> torch.Tensor:
+        """The next batch's indices, on the stream's device."""
+        if self.perm is None or self.pos + self.batch_size > self.n:
+            self.perm = torch.randperm(self.n).to(self.device)
+            self.pos = 0
+        idx = self.perm[self.pos:self.pos + self.batch_size]
+        self.pos += self.batch_size
+        return idx
+
+    def state_dict(self) -> dict:
+        return {"perm": None if self.perm is None else self.perm.cpu(), "pos": self.pos}
+
+    def load_state_dict(self, state: dict) -> None:
+        perm = state["perm"]
+        if perm is not None and len(perm) != self.n:
+            raise ValueError(f"the checkpoint was trained on {len(perm)} images, this data has {self.n}")
+        self.perm = None if perm is None else perm.to(self.device)
+        self.pos = state["pos"]
 
 
 def load_dataset(name: str = "mnist", train: bool = True, root=None,

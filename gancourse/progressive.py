@@ -42,8 +42,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checkpoint import atomic_save, load_checkpoint, load_state_checked
-from .data import ImageData
+from .checkpoint import atomic_save, get_rng_state, load_checkpoint, load_state_checked, set_rng_state
+from .data import BatchStream, ImageData
 from .stylegan import MinibatchStdDev, PixelNorm
 from .utils import resolve_device
 
@@ -335,12 +335,12 @@ def _run(G, D, data, phases, n_samples, callback, config, checkpoint=None) -> Gr
             fixed_z = torch.randn(n_samples, G.z_dim).to(device)
             opts = (torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=cfg.betas),
                     torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=cfg.betas))
-            batches = _Batches(images, cfg.batch_size)
+            batches = BatchStream(len(images), cfg.batch_size, device)
             if checkpoint is not None and Path(checkpoint).exists():
                 _resume(checkpoint, G, D, opts, batches, run, phases, cfg, device)
             for phase in phases[len(run.phases):]:
                 t0 = time.perf_counter()
-                _train_phase(G, D, opts, batches, phase, cfg, run.history)
+                _train_phase(G, D, opts, images, batches, phase, cfg, run.history)
                 if device.type == "cuda":
                     torch.cuda.synchronize(device)
                 phase.seconds = time.perf_counter() - t0
@@ -356,7 +356,7 @@ def _run(G, D, data, phases, n_samples, callback, config, checkpoint=None) -> Gr
     return run
 
 
-def _train_phase(G, D, opts, batches, phase: Phase, cfg, history: dict) -> None:
+def _train_phase(G, D, opts, images, batches, phase: Phase, cfg, history: dict) -> None:
     """``phase.steps`` generator steps, each after ``cfg.n_critic`` critic steps, at the phase's stage."""
     from .train import d_step, g_step  # see _run
 
@@ -367,7 +367,7 @@ def _train_phase(G, D, opts, batches, phase: Phase, cfg, history: dict) -> None:
         G.set_stage(phase.stage, alpha)
         D.set_stage(phase.stage, alpha)
         for _ in range(cfg.n_critic):
-            real = real_at(next(batches), phase.stage, alpha)
+            real = real_at(images[batches.next_index()], phase.stage, alpha)
             metrics = d_step(G, D, opt_d, real, None, cfg)
         metrics.update(g_step(G, D, opt_g, cfg.batch_size, None, cfg, real=real))
         metrics = {name: float(value) for name, value in metrics.items()}
@@ -389,35 +389,6 @@ def _samples(G: ProgressiveGenerator, stage: int, z: torch.Tensor) -> torch.Tens
         G.train()
 
 
-class _Batches:
-    """Endless shuffled batches, a new permutation each epoch, the last partial batch dropped.
-
-    The same stream as :meth:`gancourse.train.Trainer._next_batch`, and saved the same way:
-    :meth:`state_dict` keeps the current permutation and how far into it the run has read.
-    """
-
-    def __init__(self, images: torch.Tensor, batch_size: int):
-        self.images, self.batch_size = images, batch_size
-        self.perm, self.pos = None, 0
-
-    def __next__(self) -> torch.Tensor:
-        if self.perm is None or self.pos + self.batch_size > len(self.images):
-            self.perm = torch.randperm(len(self.images)).to(self.images.device)
-            self.pos = 0
-        batch = self.images[self.perm[self.pos:self.pos + self.batch_size]]
-        self.pos += self.batch_size
-        return batch
-
-    def state_dict(self) -> dict:
-        return {"perm": None if self.perm is None else self.perm.cpu(), "pos": self.pos, "n": len(self.images)}
-
-    def load_state_dict(self, state: dict) -> None:
-        if state["n"] != len(self.images):
-            raise ValueError(f"the checkpoint was trained on {state['n']} images, this data has {len(self.images)}")
-        self.perm = None if state["perm"] is None else state["perm"].to(self.images.device)
-        self.pos = state["pos"]
-
-
 def _plan(phases) -> list:
     return [[p.stage, p.fade, p.steps] for p in phases]
 
@@ -436,8 +407,7 @@ def _save(path, G, D, opts, batches, run, phases, cfg, device) -> None:
         "D": {"class": type(D).__name__, "state": D.state_dict()},
         "opt_G": opts[0].state_dict(), "opt_D": opts[1].state_dict(),
         "batches": batches.state_dict(),
-        "rng": torch.get_rng_state(),
-        "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+        "rng": get_rng_state(device),
         "history": run.history,
         "phases": [{"seconds": p.seconds, "samples": p.samples} for p in run.phases],
     }, path)
@@ -456,9 +426,7 @@ def _resume(path, G, D, opts, batches, run, phases, cfg, device) -> None:
     opts[0].load_state_dict(state["opt_G"])
     opts[1].load_state_dict(state["opt_D"])
     batches.load_state_dict(state["batches"])
-    torch.set_rng_state(state["rng"])
-    if state["cuda_rng"] is not None and device.type == "cuda":
-        torch.cuda.set_rng_state(state["cuda_rng"], device)
+    set_rng_state(state["rng"], device)
     run.history.update(state["history"])
     for phase, saved in zip(phases, state["phases"]):
         phase.seconds, phase.samples = saved["seconds"], saved["samples"]

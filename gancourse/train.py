@@ -24,8 +24,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import losses as L
-from .checkpoint import atomic_save, load_checkpoint, load_state_checked
-from .data import ImageData
+from .checkpoint import atomic_save, get_rng_state, load_checkpoint, load_state_checked, set_rng_state
+from .data import BatchStream, ImageData
 from .models import is_conditional
 from .utils import resolve_device
 
@@ -366,44 +366,27 @@ class Trainer:
         # The trainer's own RNG states, swapped in only while it runs (see _own_rng).
         with torch.random.fork_rng(devices=self._cuda_devices()):
             torch.manual_seed(cfg.seed)
-            self._rng = self._get_rng()
-        self._perm: torch.Tensor | None = None
-        self._pos = 0
+            self._rng = get_rng_state(self.device)
+        self._batches = BatchStream(len(self.data), cfg.batch_size, self.device)
 
     # ---------------------------------------------------------------- RNG handling
     def _cuda_devices(self) -> list:
         return [self.device] if self.device.type == "cuda" else []
 
-    def _get_rng(self) -> dict:
-        state = {"cpu": torch.get_rng_state()}
-        if self.device.type == "cuda":
-            state["cuda"] = torch.cuda.get_rng_state(self.device)
-        return state
-
-    def _set_rng(self, state: dict) -> None:
-        torch.set_rng_state(state["cpu"])
-        if "cuda" in state and self.device.type == "cuda":
-            torch.cuda.set_rng_state(state["cuda"], self.device)
-
     @contextlib.contextmanager
     def _own_rng(self):
         """Run with the trainer's RNG state; leave the caller's global RNG as it was."""
         with torch.random.fork_rng(devices=self._cuda_devices()):
-            self._set_rng(self._rng)
+            set_rng_state(self._rng, self.device)
             try:
                 yield
             finally:
-                self._rng = self._get_rng()
+                self._rng = get_rng_state(self.device)
 
     # ----------------------------------------------------------------------- data
     def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """A shuffled batch by index; a new permutation each epoch; the last partial batch dropped."""
-        b, n = self.config.batch_size, len(self.data)
-        if self._perm is None or self._pos + b > n:
-            self._perm = torch.randperm(n).to(self.device)
-            self._pos = 0
-        idx = self._perm[self._pos:self._pos + b]
-        self._pos += b
+        """A shuffled batch by index (see :class:`gancourse.data.BatchStream`)."""
+        idx = self._batches.next_index()
         return self.data.images[idx], self.data.labels[idx]
 
     # ------------------------------------------------------------------- training
@@ -515,8 +498,7 @@ class Trainer:
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
             "rng": self._rng,
-            "perm": None if self._perm is None else self._perm.cpu(),
-            "pos": self._pos,
+            **self._batches.state_dict(),  # "perm" and "pos"
             "history": self.history,
         }
 
@@ -537,8 +519,7 @@ class Trainer:
         self.step = ckpt["step"]
         self.elapsed = ckpt.get("elapsed", 0.0)
         self._rng = ckpt["rng"]
-        self._perm = None if ckpt["perm"] is None else ckpt["perm"].to(self.device)
-        self._pos = ckpt["pos"]
+        self._batches.load_state_dict(ckpt)
         self._pending = []  # unread metrics of the replaced state belong to no step of this one
         self.history = {k: list(v) for k, v in ckpt["history"].items()}
         self.last_checkpoint = Path(path)

@@ -8,6 +8,7 @@ import torch
 from gancourse import losses as L
 from gancourse import models as M
 from gancourse.checkpoint import CheckpointMismatchError
+from gancourse.data import BatchStream
 from gancourse.train import (Checkpoint, SampleGrid, TrainConfig, Trainer,
                              TrainingDivergedError, d_step, g_step)
 
@@ -73,6 +74,25 @@ def test_resume_is_bit_for_bit(fake_data, tmp_path):
     for a, b in zip(straight.D.state_dict().values(), resumed.D.state_dict().values()):
         assert torch.equal(a, b)
     assert straight.history == resumed.history
+
+
+def test_batch_stream_covers_each_epoch_and_resumes():
+    """Each epoch is a permutation (last partial batch dropped); a restored stream continues it."""
+    torch.manual_seed(0)
+    stream = BatchStream(10, 4)
+    epoch = torch.cat([stream.next_index() for _ in range(2)])  # 8 of 10 indices, none twice
+    assert len(set(epoch.tolist())) == 8
+    state = stream.state_dict()
+    rng = torch.get_rng_state()
+    ahead = [stream.next_index() for _ in range(3)]  # crosses into a new permutation
+    torch.set_rng_state(rng)
+    again = BatchStream(10, 4)
+    again.load_state_dict(state)
+    assert all(torch.equal(a, b) for a, b in zip(ahead, (again.next_index() for _ in range(3))))
+    with pytest.raises(ValueError, match="trained on 10 images, this data has 12"):
+        BatchStream(12, 4).load_state_dict(state)
+    with pytest.raises(ValueError, match="batch_size must be between 1 and the dataset size 10"):
+        BatchStream(10, 11)
 
 
 def test_trainer_leaves_global_rng_alone(fake_data):
