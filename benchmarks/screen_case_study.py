@@ -8,6 +8,11 @@ checkpointed, so a run can be stopped, resumed, or exported at any measured step
 
     python benchmarks/screen_case_study.py r1 --set r1_gamma=1.0
     python benchmarks/screen_case_study.py ttur --set lr_g=1e-4 --set lr_d=4e-4 --steps 6000
+    python benchmarks/screen_case_study.py deeper --project-bn-relu   # not the course's generator
+
+``--project-bn-relu`` changes the architecture, the one exception: batch norm and ReLU after
+the generator's dense projection (as the TensorFlow DCGAN tutorial has them), which gives the
+course's generator a second hidden nonlinearity. It measures what that one change buys.
 
 One JSON line per measurement goes to ``RUN_DIR/NAME/metrics.jsonl``. This is how the
 recipe questions of issue #7 (can the course's exact architecture reach the quality
@@ -26,8 +31,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from torch import nn  # noqa: E402
+
 from gancourse.data import load_mnist  # noqa: E402
 from gancourse.metrics import evaluate  # noqa: E402
+from gancourse.models import dcgan_init  # noqa: E402
 from gancourse.pretrain import build_recipe  # noqa: E402
 from gancourse.train import Callback, TrainConfig, Trainer  # noqa: E402
 
@@ -44,14 +52,22 @@ def parse_setting(text: str) -> tuple[str, object]:
 
 
 class Measure(Callback):
-    """Every ``every`` steps: checkpoint the run, then measure the generator and log a line."""
+    """Every ``every`` steps and at the end: checkpoint the run, measure the generator, log a line."""
 
     def __init__(self, run: Path, every: int, n: int):
         self.run, self.every, self.n = run, every, n
 
     def on_step_end(self, trainer, metrics):
-        if trainer.step % self.every:
-            return
+        if trainer.step % self.every == 0:
+            self.measure(trainer)
+
+    def on_train_end(self, trainer):
+        # The last step too, when it is not a multiple of ``every``; only after a run that
+        # reached its end (an interrupted one may stop mid-step, and must not be saved).
+        if trainer.step == trainer.config.steps and trainer.step % self.every:
+            self.measure(trainer)
+
+    def measure(self, trainer):
         trainer.save(self.run / f"step{trainer.step}.pt")
         t0 = time.perf_counter()
         m = evaluate(trainer.G, n=self.n, seed=0)
@@ -76,20 +92,32 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, default=2000, help="samples per measurement")
     p.add_argument("--run-dir", default="runs/screen")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--project-bn-relu", action="store_true",
+                   help="add BatchNorm1d + ReLU after G's projection (changes the course's architecture)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
 
     recipe, G, D = build_recipe("dcgan-mnist")
+    if args.project_bn_relu:
+        with torch.random.fork_rng():
+            torch.manual_seed(recipe["config"]["seed"])
+            norm = nn.BatchNorm1d(G.project.out_features)
+            dcgan_init(norm)
+        G.project = nn.Sequential(G.project, norm, nn.ReLU())  # (B, 6272)
     config = TrainConfig(**{**recipe["config"], **dict(args.settings), "steps": args.steps})
     run = Path(args.run_dir) / args.name
     run.mkdir(parents=True, exist_ok=True)
     (run / "config.json").write_text(json.dumps({"settings": dict(args.settings), "steps": args.steps,
-                                                 "threads": args.threads}, indent=2) + "\n")
+                                                 "threads": args.threads,
+                                                 "project_bn_relu": args.project_bn_relu}, indent=2) + "\n")
     trainer = Trainer(G, D, load_mnist(train=True), config, callbacks=[Measure(run, args.eval_every, args.n)])
     done = sorted(run.glob("step*.pt"), key=lambda q: int(q.stem[4:]))
     if done:
         trainer.load(done[-1])
         print(f"resuming {args.name} from step {trainer.step}", file=sys.stderr)
+    if trainer.step >= config.steps:
+        print(f"{args.name} has already trained {trainer.step} steps; see {run / 'metrics.jsonl'}", file=sys.stderr)
+        return 0
     trainer.fit()
     return 0
 

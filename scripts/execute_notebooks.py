@@ -13,6 +13,7 @@ Exercise notebooks keep no outputs (students start from a clean page).
 """
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -64,11 +65,19 @@ def main() -> int:
     print(f"{'notebook':45s} {'seconds':>8s}   device")
     for path in paths:
         rel = str(path.relative_to(nbtools.ROOT))
-        out = out_dir / path.name if out_dir else path
-        seconds = execute(path, out, smoke.get(rel, {}) if args.smoke else None)
+        # In place: execute into a scratch copy, and replace the notebook only when every cell ran.
+        out = out_dir / path.name if out_dir else Path(tempfile.mkdtemp(prefix="gancourse-nb-")) / path.name
+        try:
+            seconds = execute(path, out, smoke.get(rel, {}) if args.smoke else None)
+        except Exception:
+            print(f"{rel} failed and was left as it was; the executed copy, with the error, is {out}",
+                  file=sys.stderr)
+            raise
         total += seconds
         if not out_dir:
-            stamp(path, seconds)
+            stamp(out, seconds)
+            path.write_bytes(out.read_bytes())
+            shutil.rmtree(out.parent)
         print(f"{rel:45s} {seconds:8.1f}   {device_name()}", flush=True)
     print(f"{'total':45s} {total:8.1f}")
     return 0

@@ -37,3 +37,22 @@ def test_tutorial_loop_trains():
     loop.step()
     assert loop.steps == 1
     assert any(not torch.equal(a, b) for a, b in zip(before, loop.G.parameters()))
+
+
+def test_screen_measures_every_k_steps_and_the_last_and_resumes(tmp_path):
+    """Measurements at steps 2 and 3 (the last); a second call finds the run finished and resumes it."""
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "screen_case_study.py"), "tiny", "--steps", "3",
+           "--eval-every", "2", "--n", "100", "--run-dir", str(tmp_path), "--set", "r1_gamma=1.0",
+           "--set", "batch_size=16", "--project-bn-relu"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run = tmp_path / "tiny"
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [2, 3]
+    assert all(r["n"] == 100 and r["fid"] > 0 and 1 <= r["is"] <= 10 for r in rows)
+    assert json.loads((run / "config.json").read_text())["settings"] == {"r1_gamma": 1.0, "batch_size": 16}
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "resuming tiny from step 3" in again.stderr
+    assert len((run / "metrics.jsonl").read_text().splitlines()) == 2  # nothing trained, nothing measured again
+    bad = subprocess.run(cmd[:2] + ["x", "--set", "lr_d"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "expected KEY=VALUE" in bad.stderr

@@ -390,6 +390,10 @@ def test_metrics_table_lines_up_columns_and_rows():
     assert "12.35" in lines[3] and "9.50 ± 0.25" in lines[4] and "5.0% / 10.6%" in lines[6]
     assert "label accuracy" not in S.metrics_table({"gen": m})
     assert {len(line) for line in S.metrics_table({"gen": m}, width=13, label_width=27).split("\n")} == {40}
+    # A column whose entry is as wide as ``width`` is widened: its header never runs into its neighbour's.
+    wide = S.metrics_table({"a long name": m, "real (shipped)": m}, width=11, label_width=27).split("\n")
+    assert wide[0].endswith("a long name real (shipped)")
+    assert {len(line) for line in wide} == {27 + 13 + 15}  # longest entries "5.0% / 10.6%" and "real (shipped)", + 1
     with pytest.raises(ValueError, match="label_width must be more than 26"):
         S.metrics_table({"gen": m}, label_width=26)
     with pytest.raises(ValueError, match="at least one column"):

@@ -274,7 +274,8 @@ def metrics_table(results: dict, width: int = 17, label_width: int = 28) -> str:
     ``results`` maps a column name to a metrics dict (a reference set of
     :func:`~gancourse.metrics.reference_values` works too); a name may hold one ``"\n"``
     to take two header lines. The label-accuracy row appears only if some column has one.
-    ``width`` is each column's, ``label_width`` the row labels' (at least 27, the longest label's + 1).
+    ``width`` is each column's (a column with a longer entry is widened to keep one space before it),
+    ``label_width`` the row labels' (at least 27, the longest label's + 1).
     """
     if not results:
         raise ValueError("metrics_table needs at least one column")
@@ -283,11 +284,13 @@ def metrics_table(results: dict, width: int = 17, label_width: int = 28) -> str:
         raise ValueError(f"label_width must be more than {longest}, the longest row label; got {label_width}")
     names = [name.split("\n") for name in results]
     depth = max(len(parts) for parts in names)
-    lines = [f"{'':{label_width}s}" + "".join(f"{(parts + [''] * depth)[i]:>{width}s}" for parts in names)
-             for i in range(depth)]
     conditional = any("label_accuracy" in m for m in results.values())
-    for label, fn in TABLE_ROWS:
-        if label == "label accuracy" and not conditional:
-            continue
-        lines.append(f"{label:{label_width}s}" + "".join(f"{fn(m):>{width}s}" for m in results.values()))
+    rows = [(label, fn) for label, fn in TABLE_ROWS if conditional or label != "label accuracy"]
+    cells = [[fn(m) for _, fn in rows] for m in results.values()]  # one list per column
+    # Each column at least ``width`` wide, and wider where needed to keep a space before its longest entry.
+    widths = [max(width, 1 + max(len(text) for text in parts + column)) for parts, column in zip(names, cells)]
+    lines = [f"{'':{label_width}s}" + "".join(f"{(parts + [''] * depth)[i]:>{w}s}" for parts, w in zip(names, widths))
+             for i in range(depth)]
+    for r, (label, _) in enumerate(rows):
+        lines.append(f"{label:{label_width}s}" + "".join(f"{column[r]:>{w}s}" for column, w in zip(cells, widths)))
     return "\n".join(lines)
