@@ -9,6 +9,7 @@ and their only errors are the unanswered questions' NotImplementedError, in cell
 raises-exception, with every graded self-check failing. solutions/ and book/ run error-free.
 """
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -86,16 +87,29 @@ def test_papermill_smoke(path, tmp_path):
         assert not problems, f"{rel}:\n  " + "\n  ".join(problems)
 
 
+def _takes_checkpoint_dir(path) -> bool:
+    cells = [c for c in nbtools.load(path)["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    return bool(cells) and re.search(r"^checkpoint_dir\s*=", "".join(cells[0]["source"]), re.M) is not None
+
+
 @pytest.mark.parametrize("path", ALL, ids=ids)
-def test_nbval(path):
-    """nbval --nbval-lax on the committed notebook with its smoke parameters injected."""
+def test_nbval(path, tmp_path):
+    """nbval --nbval-lax on the committed notebook with its smoke parameters injected.
+
+    A notebook that takes a ``checkpoint_dir`` gets one under ``tmp_path``: its default, a
+    TemporaryDirectory removed when the kernel exits, stays behind when nbval kills the kernel.
+    (The papermill test keeps the default, so that path is run too.)
+    """
     import nbformat
     from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
 
     rel = str(path.relative_to(nbtools.ROOT))
+    params = dict(nbtools.smoke_parameters().get(rel, {}))
+    if _takes_checkpoint_dir(path):
+        params["checkpoint_dir"] = str(tmp_path)
     nb = load_notebook_node(str(path))  # papermill's loader: it gives every cell a tags list
-    nb = parameterize_notebook(nb, nbtools.smoke_parameters().get(rel, {}), kernel_name="python3")
+    nb = parameterize_notebook(nb, params, kernel_name="python3")
     copy = path.parent / f".nbval-{path.name}"
     nbformat.write(nb, str(copy))
     try:
