@@ -186,8 +186,10 @@ class BatchStream:
     """
 
     def __init__(self, n: int, batch_size: int, device: torch.device | str = "cpu"):
-        if not 1 <= batch_size <= n:
-            raise ValueError(f"batch_size must be between 1 and the dataset size {n}, got {batch_size}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if batch_size > n:
+            raise ValueError(f"batch_size {batch_size} exceeds the dataset size {n}")
         self.n, self.batch_size, self.device = n, batch_size, torch.device(device)
         self.perm: torch.Tensor | None = None
         self.pos = 0

@@ -321,8 +321,7 @@ def _run(G, D, data, phases, n_samples, callback, config, checkpoint=None) -> Gr
     images = data.images if isinstance(data, ImageData) else data
     if images.dim() != 4 or tuple(images.shape[1:]) != (1, 28, 28):
         raise ValueError(f"data must be images of shape (N, 1, 28, 28), got {tuple(images.shape)}")
-    if cfg.batch_size > len(images):
-        raise ValueError(f"batch_size {cfg.batch_size} exceeds the dataset size {len(images)}")
+    batches = BatchStream(len(images), cfg.batch_size, device)  # checks the batch size
     images = images.to(device)
     G.to(device).train()
     D.to(device).train()
@@ -335,7 +334,6 @@ def _run(G, D, data, phases, n_samples, callback, config, checkpoint=None) -> Gr
             fixed_z = torch.randn(n_samples, G.z_dim).to(device)
             opts = (torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=cfg.betas),
                     torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=cfg.betas))
-            batches = BatchStream(len(images), cfg.batch_size, device)
             if checkpoint is not None and Path(checkpoint).exists():
                 _resume(checkpoint, G, D, opts, batches, run, phases, cfg, device)
             for phase in phases[len(run.phases):]:

@@ -329,8 +329,7 @@ class Trainer:
             data = ImageData(data, torch.zeros(len(data), dtype=torch.long))
         if not isinstance(data, ImageData):
             raise TypeError(f"data must be an ImageData or an image tensor, got {type(data).__name__}")
-        if cfg.batch_size > len(data):
-            raise ValueError(f"batch_size {cfg.batch_size} exceeds the dataset size {len(data)}")
+        self._batches = BatchStream(len(data), cfg.batch_size, self.device)  # checks the batch size
         if is_conditional(G) != is_conditional(D):
             raise ValueError("G and D must both be conditional or both unconditional")
         if cfg.feature_matching and not hasattr(D, "features"):
@@ -367,7 +366,6 @@ class Trainer:
         with torch.random.fork_rng(devices=self._cuda_devices()):
             torch.manual_seed(cfg.seed)
             self._rng = get_rng_state(self.device)
-        self._batches = BatchStream(len(self.data), cfg.batch_size, self.device)
 
     # ---------------------------------------------------------------- RNG handling
     def _cuda_devices(self) -> list:

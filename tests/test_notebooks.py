@@ -87,11 +87,6 @@ def test_papermill_smoke(path, tmp_path):
         assert not problems, f"{rel}:\n  " + "\n  ".join(problems)
 
 
-def _takes_checkpoint_dir(path) -> bool:
-    cells = [c for c in nbtools.load(path)["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
-    return bool(cells) and re.search(r"^checkpoint_dir\s*=", "".join(cells[0]["source"]), re.M) is not None
-
-
 @pytest.mark.parametrize("path", ALL, ids=ids)
 def test_nbval(path, tmp_path):
     """nbval --nbval-lax on the committed notebook with its smoke parameters injected.
@@ -105,10 +100,11 @@ def test_nbval(path, tmp_path):
     from papermill.parameterize import parameterize_notebook
 
     rel = str(path.relative_to(nbtools.ROOT))
-    params = dict(nbtools.smoke_parameters().get(rel, {}))
-    if _takes_checkpoint_dir(path):
-        params["checkpoint_dir"] = str(tmp_path)
     nb = load_notebook_node(str(path))  # papermill's loader: it gives every cell a tags list
+    params = dict(nbtools.smoke_parameters().get(rel, {}))
+    declared = "".join(c.source for c in nb.cells if "parameters" in c.metadata.tags)
+    if re.search(r"^checkpoint_dir\s*=", declared, re.M):
+        params["checkpoint_dir"] = str(tmp_path)
     nb = parameterize_notebook(nb, params, kernel_name="python3")
     copy = path.parent / f".nbval-{path.name}"
     nbformat.write(nb, str(copy))

@@ -91,8 +91,10 @@ def test_batch_stream_covers_each_epoch_and_resumes():
     assert all(torch.equal(a, b) for a, b in zip(ahead, (again.next_index() for _ in range(3))))
     with pytest.raises(ValueError, match="trained on 10 images, this data has 12"):
         BatchStream(12, 4).load_state_dict(state)
-    with pytest.raises(ValueError, match="batch_size must be between 1 and the dataset size 10"):
+    with pytest.raises(ValueError, match="batch_size 11 exceeds the dataset size 10"):
         BatchStream(10, 11)
+    with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
+        BatchStream(10, 0)
 
 
 def test_trainer_leaves_global_rng_alone(fake_data):
