@@ -104,12 +104,15 @@ def main(argv=None) -> int:
             norm = nn.BatchNorm1d(G.project.out_features)
             dcgan_init(norm)
         G.project = nn.Sequential(G.project, norm, nn.ReLU())  # (B, 6272)
-    config = TrainConfig(**{**recipe["config"], **dict(args.settings), "steps": args.steps})
+    settings = dict(args.settings)
+    config = TrainConfig(**{**recipe["config"], **settings, "steps": args.steps})
     run = Path(args.run_dir) / args.name
     run.mkdir(parents=True, exist_ok=True)
-    (run / "config.json").write_text(json.dumps({"settings": dict(args.settings), "steps": args.steps,
-                                                 "threads": args.threads,
-                                                 "project_bn_relu": args.project_bn_relu}, indent=2) + "\n")
+    described = json.dumps({"settings": settings, "steps": args.steps, "threads": args.threads,
+                            "project_bn_relu": args.project_bn_relu}, indent=2) + "\n"
+    if (run / "config.json").exists() and (run / "config.json").read_text() != described:
+        p.error(f"{run} holds a run with other settings ({run / 'config.json'}); choose another name")
+    (run / "config.json").write_text(described)
     trainer = Trainer(G, D, load_mnist(train=True), config, callbacks=[Measure(run, args.eval_every, args.n)])
     done = sorted(run.glob("step*.pt"), key=lambda q: int(q.stem[4:]))
     if done:

@@ -56,3 +56,5 @@ def test_screen_measures_every_k_steps_and_the_last_and_resumes(tmp_path):
     assert len((run / "metrics.jsonl").read_text().splitlines()) == 2  # nothing trained, nothing measured again
     bad = subprocess.run(cmd[:2] + ["x", "--set", "lr_d"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "expected KEY=VALUE" in bad.stderr
+    other = subprocess.run(cmd[:-1], capture_output=True, text=True, timeout=300)  # without --project-bn-relu
+    assert other.returncode == 2 and "holds a run with other settings" in other.stderr
