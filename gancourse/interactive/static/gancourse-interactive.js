@@ -5,7 +5,9 @@
  *   [data-gancourse-frames]  a latent explorer or a small plot; the attribute says which
  *                            precomputed frame belongs to which control position
  * This file only adds behaviour. Grading mirrors gancourse/interactive/quiz.py:grade();
- * the messages come from Python, so both renderings say the same words.
+ * the messages come from Python, so both renderings say the same words. The accessibility
+ * section adds the names, roles, descriptions and live announcements at load (the book shows
+ * committed outputs, whose markup cannot change without re-executing every chapter).
  * No network access, no dependencies.
  */
 (function () {
