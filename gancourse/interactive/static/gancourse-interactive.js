@@ -290,7 +290,6 @@
     root.classList.add("gc-a11y");
   }
 
-
   // ---------------------------------------------------------------------- frames
   // Frame order inside a block (see gancourse/interactive/_frames.py): frame 0 has every
   // control at its default; then, control by control, one frame per other position.
