@@ -340,3 +340,157 @@ def test_quizzes_in_the_built_book(request, browser, artifacts):
         assert "gc-fb-invalid" in q.locator(".gc-feedback").get_attribute("class")
         pg.locator(".gc-quiz").first.screenshot(path=str(artifacts / f"book-{path.stem}-quiz.png"))
         pg.close()
+
+
+# ------------------------------------------------------------ accessibility
+AXE = ROOT / "tests" / "vendor" / "axe-core" / "axe.min.js"
+WCAG2 = ["wcag2a", "wcag2aa"]
+WIDTHS = (1366, 375)          # desktop and phone
+
+
+def _axe(pg, tags=WCAG2):
+    """axe-core's violations of ``tags`` on the loaded page (the script is injected from the tests, offline)."""
+    pg.add_script_tag(path=str(AXE))
+    return pg.evaluate("""async tags => {
+        const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
+        return r.violations.map(v => ({rule: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ': ' + n.failureSummary.split('\\n')[1]) })); }""",
+                       tags)
+
+
+def _settle(pg):
+    """Wait until the book's and the theme's scripts have run (axe must see the page a reader sees)."""
+    pg.wait_for_load_state("load")
+    if pg.locator("[data-gancourse-quiz], [data-gancourse-frames]").count():
+        pg.wait_for_function("""() => [...document.querySelectorAll('[data-gancourse-quiz], [data-gancourse-frames]')]
+                                      .every(e => e.classList.contains('gc-a11y'))""")
+    pg.wait_for_timeout(300)   # pydata-sphinx-theme adds tab stops to scrolling code boxes after load
+
+
+def _book_pages(html_dir):
+    """Every page of a built book, redirects left out (index.html only forwards to the first chapter)."""
+    return [p for p in sorted(html_dir.rglob("*.html"))
+            if not {"_static", "_sources"} & set(p.relative_to(html_dir).parts)
+            and 'http-equiv="refresh"' not in p.read_text("utf-8").lower()]
+
+
+def test_axe_sees_a_broken_label(browser, tiny_book):
+    """The axe harness itself: a slider whose label is cut off is reported (so a clean run means something)."""
+    pg = browser.new_page(viewport={"width": 1000, "height": 900})
+    pg.goto(tiny_book.as_uri())
+    _settle(pg)
+    pg.evaluate("""() => { const s = document.querySelector('.gc-frames input[type=range]');
+                           document.querySelector('label[for="' + s.id + '"]').remove(); }""")
+    rules = {v["rule"] for v in _axe(pg)}
+    pg.close()
+    assert "label" in rules
+
+
+def test_axe_finds_no_wcag2_violation_on_the_components(browser, tiny_book):
+    for width in WIDTHS:
+        pg = browser.new_page(viewport={"width": width, "height": 900})
+        pg.goto(tiny_book.as_uri())
+        _settle(pg)
+        violations = _axe(pg)
+        pg.close()
+        assert not violations, f"at {width} px: " + json.dumps(violations, indent=1, ensure_ascii=False)
+
+
+def test_axe_finds_no_wcag2_violation_on_any_page_of_the_book(request, browser):
+    """axe-core's WCAG 2 A and AA rules on every page of the real book, desktop and phone widths."""
+    html_dir = request.getfixturevalue("built_book")
+    pages = _book_pages(html_dir)
+    assert len(pages) > 10
+    found = []
+    for path in pages:
+        for width in WIDTHS:
+            pg = browser.new_page(viewport={"width": width, "height": 900})
+            pg.goto(path.as_uri())
+            _settle(pg)
+            for v in _axe(pg):
+                found.append(f"{path.relative_to(html_dir)} at {width} px: {v['rule']} ({v['impact']}): "
+                             f"{v['help']}; {v['nodes']}")
+            pg.close()
+    assert not found, "\n".join(found)
+
+
+def test_the_book_does_not_need_axe(request):
+    html_dir = request.getfixturevalue("built_book")
+    assert not list(html_dir.rglob("axe*.js")), "axe-core was copied into the built book"
+    for path in _book_pages(html_dir):
+        assert "axe" not in " ".join(re.findall(r'<script[^>]*\bsrc="([^"]+)"', path.read_text("utf-8"))), path
+
+
+def _tab_to(pg, selector, limit=400):
+    """Press Tab until the focused element matches ``selector``; return how many presses it took."""
+    for n in range(1, limit + 1):
+        pg.keyboard.press("Tab")
+        if pg.evaluate("s => document.activeElement && document.activeElement.matches(s)", selector):
+            return n
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def _description(pg, locator) -> str:
+    """The accessible description: the text of the elements named by aria-describedby."""
+    ids = (locator.get_attribute("aria-describedby") or "").split()
+    return " ".join(pg.evaluate("i => document.getElementById(i).textContent", i) for i in ids)
+
+
+def test_quiz_by_keyboard_alone_announces_its_feedback(page):
+    quiz = page.locator(".gc-quiz")
+    assert page.get_by_role("region", name="Check your understanding: activation functions").count() == 1
+    q = page.locator('.gc-q[data-qid="tanh-scaling"]')
+    # From the top of the page, Tab alone reaches the question's options, then its Check button.
+    _tab_to(page, '.gc-q[data-qid="tanh-scaling"] input')
+    page.keyboard.press("ArrowDown")                      # choose the next option of the radio group
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "gc-check"
+    page.keyboard.press("Enter")
+    box = q.locator(".gc-feedback")
+    assert box.get_attribute("role") == "status" and box.get_attribute("aria-live") == "polite"
+    assert box.get_attribute("aria-atomic") == "true"
+    assert _text(box).startswith("✓ Correct.")
+    assert box.is_visible()
+    option = q.locator("input").nth(1)
+    assert _description(page, option) == box.text_content(), "the feedback is not the options' description"
+    # The numeric question: something that is not a number is flagged, then a right answer clears the flag.
+    num = page.locator('.gc-q[data-qid="leaky-value"] input')
+    _tab_to(page, '.gc-q[data-qid="leaky-value"] input')
+    page.keyboard.type("two")
+    page.keyboard.press("Enter")
+    assert num.get_attribute("aria-invalid") == "true"
+    assert _text(page.locator('.gc-q[data-qid="leaky-value"] .gc-feedback')) == "Enter a number, such as 0.5 or -2."
+    page.keyboard.press("Control+a")
+    page.keyboard.type("-0.6")
+    page.keyboard.press("Enter")
+    assert num.get_attribute("aria-invalid") is None
+    assert _text(page.locator('.gc-q[data-qid="leaky-value"] .gc-feedback')).startswith("✓ Correct.")
+    # Every empty feedback box is still rendered: a live region must exist before its text arrives.
+    assert quiz.locator(".gc-feedback").evaluate_all("bs => bs.filter(b => getComputedStyle(b).display === 'none')"
+                                                     ".length") == 0
+    assert page.get_by_role("status").filter(has_text="Score: 2 / 6").count() == 1
+
+
+def test_explorer_and_plot_by_keyboard_alone_announce_what_changed(page):
+    ex = page.locator(".gc-frames").first
+    assert page.get_by_role("group", name=re.compile("^Latent explorer")).count() == 1
+    _tab_to(page, '.gc-frames [data-control="d1"]')
+    pc1 = page.get_by_role("slider", name="PC 1")
+    assert "principal direction 1" in _description(page, pc1)
+    assert "one slider moves at a time" in _description(page, pc1)
+    page.keyboard.press("ArrowRight")
+    assert pc1.get_attribute("aria-valuetext") == "+0.5"
+    assert ex.locator('output[data-for="d1"]').get_attribute("aria-live") == "off"   # the slider says it already
+    page.keyboard.press("Tab")                            # to PC 2
+    page.keyboard.press("ArrowLeft")
+    announce = ex.locator(".gc-announce")
+    assert announce.get_attribute("role") == "status" and announce.get_attribute("aria-live") == "polite"
+    assert _text(announce) == "PC 1 went back to +0.0"
+    assert "PC 2 -0.5" in ex.locator(".gc-view").get_attribute("aria-label")
+    # A plot: its numbers are announced and join the picture's name.
+    loss = page.locator(".gc-frames").nth(2)
+    _tab_to(page, '.gc-frames [data-control="d"]')
+    page.keyboard.press("ArrowRight")
+    said = _text(loss.locator(".gc-announce"))
+    assert said.startswith("At D(G(z)) = 0.14: loss minimax")
+    assert loss.locator(".gc-view").get_attribute("aria-label").endswith(said)

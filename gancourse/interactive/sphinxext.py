@@ -8,7 +8,7 @@ Enable it in the book's ``_config.yml`` (:data:`BOOK_CONFIG` is the exact block)
 
 It adds ``gancourse/interactive/static`` to ``html_static_path`` and loads
 ``gancourse-interactive.js`` and ``gancourse-interactive.css`` on every HTML page (about
-15 KB, cached once for the whole book; no network access at reading time). It also warns
+21 KB, cached once for the whole book; no network access at reading time). It also warns
 (an error under ``-W``) when the HTML builders would prefer the widget-view mime type over
 ``text/html``: the interactive outputs would then render as empty widget placeholders.
 """

@@ -5,7 +5,9 @@
  *   [data-gancourse-frames]  a latent explorer or a small plot; the attribute says which
  *                            precomputed frame belongs to which control position
  * This file only adds behaviour. Grading mirrors gancourse/interactive/quiz.py:grade();
- * the messages come from Python, so both renderings say the same words.
+ * the messages come from Python, so both renderings say the same words. The accessibility
+ * section adds the names, roles, descriptions and live announcements at load (the book shows
+ * committed outputs, whose markup cannot change without re-executing every chapter).
  * No network access, no dependencies.
  */
 (function () {
@@ -139,7 +141,153 @@
       });
       showScore();
     });
+    enhanceQuiz(root);
     root.classList.add("gc-js");
+  }
+
+  // --------------------------------------------------------------- accessibility
+  // Names, roles, descriptions and announcements for screen readers, added at load to the
+  // markup that Python wrote (the book shows committed outputs, so they cannot come from
+  // re-rendering). Idempotent: markup that already has an attribute keeps it.
+  var CONTROL_HELP = {
+    t: "Slides from code A (0) to code B (1) along a spherical interpolation.",
+    psi: "Truncation: 1 keeps the code as drawn, 0 replaces it with the average code.",
+    mix: "The layer from which the styles come from the third seed (off: no mixing).",
+    label: "The class the conditional generator is asked to draw.",
+    alpha: "The slope of LeakyReLU for negative inputs.",
+    d: "The discriminator's output on a generated image."
+  };
+  var DIRECTION_HELP = "Moves the code along principal direction {n} of the generated images, in standard deviations.";
+
+  function ensureId(el, id) {
+    if (!el.id) el.id = id;
+    return el.id;
+  }
+  function setIfMissing(el, name, value) {
+    if (!el.hasAttribute(name)) el.setAttribute(name, value);
+  }
+  function addToken(el, name, token) {
+    var list = (el.getAttribute(name) || "").split(/\s+/).filter(Boolean);
+    if (list.indexOf(token) < 0) list.push(token);
+    el.setAttribute(name, list.join(" "));
+  }
+  function liveRegion(root, id) {
+    var box = document.createElement("p");
+    box.id = id;
+    box.className = "gc-sr-only gc-announce";
+    box.setAttribute("role", "status");
+    box.setAttribute("aria-live", "polite");
+    box.setAttribute("aria-atomic", "true");
+    root.appendChild(box);
+    return box;
+  }
+
+  // A quiz: a named region; each answer field described by its question's feedback (a
+  // polite, atomic live region); a number that is not a number marked invalid; each
+  // matching drop-down described by its own right/wrong mark.
+  function enhanceQuiz(root) {
+    var base = ensureId(root, "gc-quiz");
+    var title = root.querySelector(".gc-quiz-title");
+    setIfMissing(root, "role", "region");
+    if (title) setIfMissing(root, "aria-labelledby", ensureId(title, base + "-title"));
+    else setIfMissing(root, "aria-label", "Quiz");
+    Array.prototype.forEach.call(root.querySelectorAll(".gc-q"), function (q, n) {
+      var qid = ensureId(q, base + "-q" + (n + 1));
+      var box = q.querySelector(".gc-feedback");
+      var fid = ensureId(box, qid + "-feedback");
+      box.setAttribute("role", "status");
+      box.setAttribute("aria-live", "polite");
+      box.setAttribute("aria-atomic", "true");
+      Array.prototype.forEach.call(q.querySelectorAll("input, select"), function (el) {
+        addToken(el, "aria-describedby", fid);
+      });
+      Array.prototype.forEach.call(q.querySelectorAll(".gc-match-row"), function (row, k) {
+        var mark = row.querySelector(".gc-mark"), sel = row.querySelector("select");
+        if (mark && sel) addToken(sel, "aria-describedby", ensureId(mark, qid + "-mark-" + k));
+      });
+      var num = q.querySelector('input[type="text"]');
+      if (num) {
+        var flag = function () {
+          if (/\bgc-fb-invalid\b/.test(box.className)) num.setAttribute("aria-invalid", "true");
+          else num.removeAttribute("aria-invalid");
+        };
+        // Registered after the grading listeners, so the feedback is already written.
+        q.querySelector(".gc-check").addEventListener("click", flag);
+        num.addEventListener("keydown", function (ev) { if (ev.key === "Enter") flag(); });
+        root.querySelector(".gc-reset").addEventListener("click", flag);
+      }
+    });
+    root.classList.add("gc-a11y");
+  }
+
+  // An explorer or a plot: a named group; every control described (what it moves, and
+  // the page's note that one slider moves at a time); the readouts beside the sliders
+  // no longer announced twice (the slider's value text already is); one live region that
+  // says what else changed: the sliders that went back to their defaults, and a plot's
+  // numbers, which also join the picture's name.
+  function enhanceFrames(root) {
+    var data = JSON.parse(root.getAttribute("data-gancourse-frames"));
+    var base = ensureId(root, "gc-frames");
+    var title = root.querySelector(".gc-frames-title");
+    var note = root.querySelector(".gc-frames-note");
+    var view = root.querySelector(".gc-view");
+    setIfMissing(root, "role", "group");
+    if (title) setIfMissing(root, "aria-labelledby", ensureId(title, base + "-title"));
+    else setIfMissing(root, "aria-label", data.alt);
+    var noteId = note ? ensureId(note, base + "-note") : null;
+    var all = (data.product ? [data.product] : []).concat(data.controls);
+    all.forEach(function (c) {
+      var el = root.querySelector('[data-control="' + c.name + '"]');
+      if (!el) return;
+      var m = /^d(\d+)$/.exec(c.name);
+      var help = CONTROL_HELP[c.name] || (m ? fill(DIRECTION_HELP, { n: m[1] }) : "");
+      if (help) {
+        var span = document.createElement("span");
+        span.hidden = true;               // read as the control's description, not in the page's flow
+        span.id = base + "-" + c.name + "-help";
+        span.textContent = help;
+        root.appendChild(span);
+        addToken(el, "aria-describedby", span.id);
+      }
+      if (noteId) addToken(el, "aria-describedby", noteId);
+    });
+    Array.prototype.forEach.call(root.querySelectorAll("output"), function (o) {
+      o.setAttribute("aria-live", "off");
+    });
+    var announce = liveRegion(root, base + "-announce");
+    var inputs = data.controls.map(function (c) { return root.querySelector('[data-control="' + c.name + '"]'); });
+    function readout() {
+      // The numbers printed under a plot's visible frame (an explorer's frames hold none).
+      var shown = view ? view.querySelectorAll('[data-frame]:not([style*="none"]) text') : [];
+      return shown.length ? shown[shown.length - 1].textContent : "";
+    }
+    function describeView() {
+      var text = readout();
+      // show() has just written the picture's name from the controls; add the numbers.
+      if (view && text) view.setAttribute("aria-label", view.getAttribute("aria-label").split(". Shown: ")[0] +
+        ". Shown: " + text);
+    }
+    var before = inputs.map(function (el) { return el ? el.value : null; });
+    function changed(k) {
+      var said = [];
+      data.controls.forEach(function (c, j) {
+        var el = inputs[j];
+        if (!el || j === k) return;
+        if (el.value !== before[j] && parseInt(el.value, 10) === c.default) {
+          said.push(c.label + " went back to " + c.labels[c.default]);
+        }
+      });
+      before = inputs.map(function (el) { return el ? el.value : null; });
+      describeView();
+      var text = readout();
+      announce.textContent = said.join("; ") + (said.length && text ? ". " : "") + text;
+    }
+    // Registered after initFrames's listeners: the frame is already switched.
+    inputs.forEach(function (el, k) { if (el) el.addEventListener("input", function () { changed(k); }); });
+    var product = data.product ? root.querySelector('[data-control="' + data.product.name + '"]') : null;
+    if (product) product.addEventListener("change", function () { changed(-1); });
+    describeView();
+    root.classList.add("gc-a11y");
   }
 
   // ---------------------------------------------------------------------- frames
@@ -189,6 +337,7 @@
     if (product) product.addEventListener("change", function () { show(null); });
     root.classList.add("gc-js");
     show(null);
+    enhanceFrames(root);
   }
 
   function init() {
