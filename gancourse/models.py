@@ -170,8 +170,8 @@ class DeepDCGANGenerator(nn.Module):
     :class:`DCGANGenerator` it has three hidden nonlinearities instead of one: batch norm
     and ReLU after the projection (so the 7x7 map is already a nonlinear function of z),
     and a stride-1 transposed convolution that works at 7x7 before any upsampling.
-    ``width`` scales the channels (256, 128, 64). Not the course notes' architecture: the
-    case study's "going further" model (``dcgan-mnist-deep``).
+    ``width`` scales the channels (256, 128, 64). Not the course notes' architecture:
+    ``models.build("dcgan-deep")`` pairs it with the case-study discriminator.
     """
 
     def __init__(self, z_dim: int = 100, width: int = 64, init: bool = True):

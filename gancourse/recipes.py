@@ -19,14 +19,6 @@ RECIPES = {
                         config=dict(loss="non-saturating", steps=9380, batch_size=128,
                                     lr_g=2e-4, lr_d=2e-4, label_smoothing=0.1,
                                     smoothing_mode="one-sided", seed=0)),
-    # The case study's "going further" generator: the same discriminator, losses and settings,
-    # a deeper generator (BN + ReLU after the projection, one more transposed convolution; see
-    # models.DeepDCGANGenerator). 30 epochs, trained with bfloat16 autocast (float32 weights),
-    # which is 1.7x faster on this CPU.
-    "dcgan-mnist-deep": dict(model="dcgan-deep", g_kwargs={}, d_kwargs={},
-                             config=dict(loss="non-saturating", steps=14070, batch_size=128,
-                                         lr_g=2e-4, lr_d=2e-4, label_smoothing=0.1,
-                                         smoothing_mode="one-sided", amp="bf16", seed=0)),
     "cdcgan-mnist": dict(model="cdcgan", g_kwargs={}, d_kwargs={},
                          config=dict(loss="non-saturating", steps=9380, batch_size=128,
                                      lr_g=2e-4, lr_d=2e-4, label_smoothing=0.1, seed=0)),
