@@ -24,7 +24,6 @@ import argparse
 import ast
 import json
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -34,10 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from torch import nn  # noqa: E402
 
 from gancourse.data import load_mnist  # noqa: E402
-from gancourse.metrics import evaluate  # noqa: E402
 from gancourse.models import dcgan_init  # noqa: E402
-from gancourse.pretrain import build_recipe  # noqa: E402
-from gancourse.train import Callback, TrainConfig, Trainer  # noqa: E402
+from gancourse.pretrain import Measure, build_recipe  # noqa: E402
+from gancourse.train import TrainConfig, Trainer  # noqa: E402
 
 
 def parse_setting(text: str) -> tuple[str, object]:
@@ -49,37 +47,6 @@ def parse_setting(text: str) -> tuple[str, object]:
         return key, ast.literal_eval(value)
     except (ValueError, SyntaxError):
         raise argparse.ArgumentTypeError(f"{value!r} is not a Python literal") from None
-
-
-class Measure(Callback):
-    """Every ``every`` steps and at the end: checkpoint the run, measure the generator, log a line."""
-
-    def __init__(self, run: Path, every: int, n: int):
-        self.run, self.every, self.n = run, every, n
-
-    def on_step_end(self, trainer, metrics):
-        if trainer.step % self.every == 0:
-            self.measure(trainer)
-
-    def on_train_end(self, trainer):
-        # The last step too, when it is not a multiple of ``every``; only after a run that
-        # reached its end (an interrupted one may stop mid-step, and must not be saved).
-        if trainer.step == trainer.config.steps and trainer.step % self.every:
-            self.measure(trainer)
-
-    def measure(self, trainer):
-        trainer.save(self.run / f"step{trainer.step}.pt")
-        t0 = time.perf_counter()
-        m = evaluate(trainer.G, n=self.n, seed=0)
-        row = {"step": trainer.step, "train_seconds": round(trainer.elapsed, 1), "n": self.n,
-               "fid": round(m["fid"], 2), "is": round(m["is"], 3),
-               "min_class": round(min(m["class_histogram"]), 4),
-               "max_class": round(max(m["class_histogram"]), 4),
-               "mean_confidence": round(m["mean_confidence"], 4),
-               "eval_seconds": round(time.perf_counter() - t0, 1)}
-        with open(self.run / "metrics.jsonl", "a") as f:
-            f.write(json.dumps(row) + "\n")
-        print(json.dumps(row), file=sys.stderr, flush=True)
 
 
 def main(argv=None) -> int:

@@ -1,8 +1,8 @@
 """Generators and discriminators for 28x28 grayscale images.
 
 Holds: the course's MLP GAN, a minimal Keras-style MLP (sigmoid output on [0, 1]
-data), the case-study DCGAN, conditional variants of the MLP and the DCGAN, and the
-DCGAN weight initialisation.
+data), the case-study DCGAN and a deeper variant of its generator, conditional variants
+of the MLP and the DCGAN, and the DCGAN weight initialisation.
 
 Every discriminator returns a *logit* (no sigmoid): the losses in
 :mod:`gancourse.losses` apply the sigmoid inside a numerically stable formula.
@@ -17,7 +17,7 @@ from torch import nn
 
 __all__ = [
     "dcgan_init", "MLPGenerator", "MLPDiscriminator", "KerasStyleGenerator",
-    "KerasStyleDiscriminator", "DCGANGenerator", "DCGANDiscriminator",
+    "KerasStyleDiscriminator", "DCGANGenerator", "DCGANDiscriminator", "DeepDCGANGenerator",
     "ConditionalMLPGenerator", "ConditionalMLPDiscriminator",
     "ConditionalDCGANGenerator", "ConditionalDCGANDiscriminator", "MODELS", "build",
 ]
@@ -160,6 +160,48 @@ class DCGANGenerator(nn.Module):
         return self.net(h)
 
 
+class DeepDCGANGenerator(nn.Module):
+    """A deeper case-study generator: the course's DCGAN blocks, one more of each.
+
+    z (100) -> Linear 7*7*256 -> BN -> ReLU -> ConvT 5x5/1 -> 7x7x128 -> BN -> ReLU
+    -> ConvT 5x5/2 -> 14x14x64 -> BN -> ReLU -> ConvT 5x5/2 -> 28x28x1 -> tanh.
+
+    The shape of the TensorFlow DCGAN tutorial's generator. Against
+    :class:`DCGANGenerator` it has three hidden nonlinearities instead of one: batch norm
+    and ReLU after the projection (so the 7x7 map is already a nonlinear function of z),
+    and a stride-1 transposed convolution that works at 7x7 before any upsampling.
+    ``width`` scales the channels (256, 128, 64). Not the course notes' architecture:
+    ``models.build("dcgan-deep")`` pairs it with the case-study discriminator.
+    """
+
+    def __init__(self, z_dim: int = 100, width: int = 64, init: bool = True):
+        super().__init__()
+        self.z_dim = z_dim
+        c0, c1, c2 = 4 * width, 2 * width, width
+        self.project = nn.Sequential(
+            nn.Linear(z_dim, c0 * 7 * 7, bias=False),                      # (B, 12544); BN has the bias
+            nn.Unflatten(1, (c0, 7, 7)),                                   # (B, 256, 7, 7)
+            nn.BatchNorm2d(c0),
+            nn.ReLU(),
+        )
+        self.net = nn.Sequential(
+            # stride 1, padding 2: 7 -> 7, the spatial size is kept
+            nn.ConvTranspose2d(c0, c1, 5, stride=1, padding=2, bias=False),  # (B, 128, 7, 7)
+            nn.BatchNorm2d(c1),
+            nn.ReLU(),
+            nn.ConvTranspose2d(c1, c2, 5, stride=2, padding=2, output_padding=1, bias=False),
+            nn.BatchNorm2d(c2),                                            # (B, 64, 14, 14)
+            nn.ReLU(),
+            nn.ConvTranspose2d(c2, 1, 5, stride=2, padding=2, output_padding=1),  # (B, 1, 28, 28)
+            nn.Tanh(),                                                     # in (-1, 1); no BN here
+        )
+        if init:
+            self.apply(dcgan_init)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(self.project(z))
+
+
 _NORMS = {
     "batch": nn.BatchNorm2d,
     "layer": lambda c: nn.GroupNorm(1, c),  # one group: layer norm over (C, H, W) of each sample
@@ -295,6 +337,7 @@ MODELS = {
     "mlp": (MLPGenerator, MLPDiscriminator),
     "keras-mlp": (KerasStyleGenerator, KerasStyleDiscriminator),
     "dcgan": (DCGANGenerator, DCGANDiscriminator),
+    "dcgan-deep": (DeepDCGANGenerator, DCGANDiscriminator),      # the case study's deeper variant
     "cmlp": (ConditionalMLPGenerator, ConditionalMLPDiscriminator),
     "cdcgan": (ConditionalDCGANGenerator, ConditionalDCGANDiscriminator),
     "stylegan": (StyleGenerator, StyleDiscriminator),            # gancourse.stylegan

@@ -15,6 +15,7 @@ import argparse
 import dataclasses
 import json
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -55,6 +56,47 @@ class JsonLog(Callback):
                 row[k] = round(sum(v[-self.every:]) / len(v[-self.every:]), 4)
             with open(self.path, "a") as f:
                 f.write(json.dumps(row) + "\n")
+
+
+class Measure(Callback):
+    """Every ``every`` steps and at the end: checkpoint the run, measure G, append a JSON line.
+
+    The checkpoint is ``run/step<N>.pt`` (a run can be resumed or exported at any measured
+    step); the line goes to ``run/metrics.jsonl``: FID, MNIST Inception Score and the
+    smallest and largest class share of :func:`gancourse.metrics.evaluate` on ``n``
+    samples drawn with noise seed 0. Measuring leaves the training RNG and G's mode as
+    they were, so a measured run trains exactly like an unmeasured one.
+    """
+
+    def __init__(self, run: Path, every: int, n: int):
+        self.run, self.every, self.n = Path(run), every, n
+
+    def on_step_end(self, trainer, metrics):
+        if trainer.step % self.every == 0:
+            self.measure(trainer)
+
+    def on_train_end(self, trainer):
+        # The last step too, when it is not a multiple of ``every``; only after a run that
+        # reached its end (an interrupted one may stop mid-step, and must not be saved).
+        if trainer.step == trainer.config.steps and trainer.step % self.every:
+            self.measure(trainer)
+
+    def measure(self, trainer):
+        from .metrics import evaluate  # the classifier is loaded only when a run is measured
+
+        self.run.mkdir(parents=True, exist_ok=True)
+        trainer.save(self.run / f"step{trainer.step}.pt")
+        t0 = time.perf_counter()
+        m = evaluate(trainer.G, n=self.n, seed=0)
+        row = {"step": trainer.step, "train_seconds": round(trainer.elapsed, 1), "n": self.n,
+               "fid": round(m["fid"], 2), "is": round(m["is"], 3),
+               "min_class": round(min(m["class_histogram"]), 4),
+               "max_class": round(max(m["class_histogram"]), 4),
+               "mean_confidence": round(m["mean_confidence"], 4),
+               "eval_seconds": round(time.perf_counter() - t0, 1)}
+        with open(self.run / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(row) + "\n")
+        print(json.dumps(row), file=sys.stderr, flush=True)
 
 
 def export(name: str, trainer: Trainer, out_dir: Path = WEIGHTS_DIR) -> Path:
@@ -99,12 +141,17 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, help="torch CPU threads")
     p.add_argument("--no-export", action="store_true", help="train only; do not write gancourse/weights")
+    p.add_argument("--measure-every", type=int, metavar="K",
+                   help="every K steps, keep a checkpoint and measure FID/IS/classes (run/metrics.jsonl)")
+    p.add_argument("--measure-n", type=int, default=10000, metavar="N", help="samples per measurement")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
 
     if args.steps is not None and args.steps < 1:
         p.error(f"--steps must be >= 1, got {args.steps}")
+    if args.measure_every is not None and args.measure_every < 1:
+        p.error(f"--measure-every must be >= 1, got {args.measure_every}")
 
     r, G, D = build_recipe(args.name)
     device = resolve_device(args.device)
@@ -116,9 +163,10 @@ def main(argv=None) -> int:
     cfg = dict(r["config"], device=args.device)
     if args.steps is not None:
         cfg["steps"] = args.steps
-    trainer = Trainer(G, D, data, TrainConfig(**cfg),
-                      callbacks=[Checkpoint(ckpt, every=250), JsonLog(run / "log.jsonl"),
-                                 ProgressBar(every=20)])
+    callbacks = [Checkpoint(ckpt, every=250), JsonLog(run / "log.jsonl"), ProgressBar(every=20)]
+    if args.measure_every:
+        callbacks.append(Measure(run, args.measure_every, args.measure_n))
+    trainer = Trainer(G, D, data, TrainConfig(**cfg), callbacks=callbacks)
     if ckpt.exists():
         trainer.load(ckpt)
         print(f"resuming {args.name} from step {trainer.step}", file=sys.stderr)

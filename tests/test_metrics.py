@@ -398,3 +398,24 @@ def test_metrics_table_lines_up_columns_and_rows():
         S.metrics_table({"gen": m}, label_width=26)
     with pytest.raises(ValueError, match="at least one column"):
         S.metrics_table({})
+
+
+def test_measured_run_trains_like_an_unmeasured_one(fake_data, tmp_path):
+    """pretrain.Measure checkpoints and scores G every k steps and at the last, and leaves the
+    training exactly as it would have been (same weights after the same steps)."""
+    def run(callbacks):
+        torch.manual_seed(0)
+        G, D = M.build("dcgan-deep", {"width": 8}, {"width": 8})
+        cfg = TrainConfig(steps=3, batch_size=16, seed=0, device="cpu", amp="bf16")
+        Trainer(G, D, fake_data, cfg, callbacks=callbacks).fit()
+        return G
+
+    plain = run([])
+    measured = run([pretrain.Measure(tmp_path, every=2, n=100)])
+    for a, b in zip(plain.state_dict().values(), measured.state_dict().values()):
+        assert torch.equal(a, b)
+    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [2, 3]
+    assert all(r["n"] == 100 and r["fid"] > 0 and 1 <= r["is"] <= 10 for r in rows)
+    assert all(0 <= r["min_class"] <= r["max_class"] <= 1 for r in rows)
+    assert sorted(p.name for p in tmp_path.glob("step*.pt")) == ["step2.pt", "step3.pt"]

@@ -42,6 +42,28 @@ def test_case_study_layers():
     assert isinstance(D.body[0], torch.nn.Conv2d) and isinstance(D.body[1], torch.nn.LeakyReLU)
 
 
+def test_deep_generator_layers():
+    """The deeper generator: BN + ReLU after the projection, then 7x7 -> 7x7 -> 14x14 -> 28x28."""
+    G = M.DeepDCGANGenerator().eval()
+    h = G.project(torch.randn(2, 100))
+    assert h.shape == (2, 256, 7, 7) and h.min() >= 0                    # after ReLU
+    assert isinstance(G.project[2], torch.nn.BatchNorm2d) and G.project[0].bias is None
+    convt = [m for m in G.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert [(m.in_channels, m.out_channels, m.stride) for m in convt] == \
+        [(256, 128, (1, 1)), (128, 64, (2, 2)), (64, 1, (2, 2))]
+    sizes = []
+    x = h
+    for layer in G.net:
+        x = layer(x)
+        if isinstance(layer, torch.nn.ConvTranspose2d):
+            sizes.append(tuple(x.shape[1:]))
+    assert sizes == [(128, 7, 7), (64, 14, 14), (1, 28, 28)]
+    assert isinstance(G.net[-1], torch.nn.Tanh)
+    assert M.DeepDCGANGenerator(z_dim=16, width=8)(torch.randn(3, 16)).shape == (3, 1, 28, 28)
+    G.train()
+    assert G(torch.randn(1, 100)).shape == (1, 1, 28, 28)  # BN over 7x7 maps: a batch of one works
+
+
 def test_widths_configurable():
     G = M.DCGANGenerator(z_dim=16, width=8)
     assert G(torch.randn(3, 16)).shape == (3, 1, 28, 28)
