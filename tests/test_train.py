@@ -375,3 +375,20 @@ def test_compiled_training_matches_eager(fake_data, tmp_path):
 def test_bad_speed_options_raise(bad):
     with pytest.raises(ValueError):
         TrainConfig(**bad)
+
+
+def test_set_cpu_threads_uses_every_usable_core_by_default(monkeypatch):
+    from gancourse import utils
+
+    old = torch.get_num_threads()
+    try:
+        monkeypatch.setattr(utils.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+        assert utils.usable_cores() == 3
+        torch.set_num_threads(1)
+        assert utils.set_cpu_threads(None) == 3 == torch.get_num_threads()
+        assert utils.set_cpu_threads(1) == 1 == torch.get_num_threads()
+        for bad in (0, -2, 1.5, True, "2"):
+            with pytest.raises(ValueError, match="threads must be None"):
+                utils.set_cpu_threads(bad)
+    finally:
+        torch.set_num_threads(old)
