@@ -649,6 +649,7 @@ def test_plot_static_frames(make, frames):
 
 # -------------------------------------------------------------- book config
 def test_sphinx_extension_warns_when_widgets_would_win(caplog):
+    pytest.importorskip("myst_nb", reason="the book build's packages (not in the Colab-like run of this file)")
     from types import SimpleNamespace
 
     from gancourse.interactive import sphinxext
