@@ -1,7 +1,7 @@
 """Make every notebook's first cell the current "Running this notebook" cell, point its
 Colab links at the configured repository, and give it Colab's GPU metadata. Run it after
 changing `repository.url` in _config.yml, and after changing the version in pyproject.toml:
-the cell installs the release tagged ``v<version>`` (see README, "Cutting a release").
+the cell installs the release tagged ``v<version>`` (see README, "Colab and releases").
 
     python scripts/sync_notebooks.py          # rewrite the notebooks
     python scripts/sync_notebooks.py --check  # exit 1 if any notebook is out of date

@@ -43,8 +43,8 @@ PROBE = ("import gancourse, ipywidgets\n"
          "print('gancourse from', gancourse.__file__)\n"
          "print('ipywidgets', ipywidgets.__version__)")
 
-pytestmark = pytest.mark.skipif(os.environ.get("GANCOURSE_SKIP_COLAB") == "1",
-                                reason="GANCOURSE_SKIP_COLAB=1")
+pytestmark = [pytest.mark.skipif(os.environ.get("GANCOURSE_SKIP_COLAB") == "1", reason="GANCOURSE_SKIP_COLAB=1"),
+              pytest.mark.timeout(1800)]   # the first test also builds the environment
 
 
 def _clean_env(**extra) -> dict:
@@ -83,7 +83,7 @@ def colab(tmp_path_factory):
     env_dir = tmp / "venv"
     venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
     python = env_dir / "bin" / "python"
-    _run([python, "-m", "pip", "install", "-q", wheel, _pinned("torch"), _pinned("torchvision"), "matplotlib",
+    _run([python, "-m", "pip", "install", "-q", "--no-compile", wheel, _pinned("torch"), _pinned("torchvision"), "matplotlib",
           "numpy", "tqdm", "pyyaml", "ipykernel", f"ipywidgets=={IPYWIDGETS}"], env=_clean_env(), timeout=1500)
     kernels = tmp / "jupyter" / "kernels" / KERNEL
     kernels.mkdir(parents=True)
