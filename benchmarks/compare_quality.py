@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from gancourse import data as gdata  # noqa: E402
 from gancourse.metrics import evaluate  # noqa: E402
 from gancourse.pretrain import RECIPES, build_recipe  # noqa: E402
-from gancourse.train import COMPILE_MODES, TrainConfig, Trainer  # noqa: E402
+from gancourse.train import AMP_CHOICES, COMPILE_MODES, TrainConfig, Trainer  # noqa: E402
 from gancourse.utils import describe_device, resolve_device  # noqa: E402
 
 RECIPE = "dcgan-mnist"
@@ -49,7 +49,8 @@ RECIPE = "dcgan-mnist"
 
 def add_speed_options(p: argparse.ArgumentParser) -> None:
     """The TrainConfig speed options, as command-line flags (for gancourse's loop only)."""
-    p.add_argument("--amp", choices=["bf16"], help="gancourse: bfloat16 autocast")
+    p.add_argument("--amp", choices=[a for a in AMP_CHOICES if a],
+                   help="gancourse: bfloat16 or float16 autocast (fp16 with gradient scalers), or 'auto'")
     p.add_argument("--compile", choices=[m for m in COMPILE_MODES if m],
                    help="gancourse: torch.compile mode ('reduce-overhead' uses CUDA graphs on a GPU)")
     p.add_argument("--sync-every", type=int,

@@ -30,10 +30,11 @@ from .models import is_conditional
 from .utils import resolve_device
 
 __all__ = ["TrainConfig", "Trainer", "TrainingDivergedError", "d_step", "g_step", "Callback",
-           "SampleGrid", "Checkpoint", "ProgressBar"]
+           "SampleGrid", "Checkpoint", "ProgressBar", "resolve_amp"]
 
 CHECKPOINT_FORMAT = 1
-AMP_DTYPES = {None: None, "bf16": torch.bfloat16}
+AMP_DTYPES = {None: None, "bf16": torch.bfloat16, "fp16": torch.float16}
+AMP_CHOICES = (*AMP_DTYPES, "auto")
 COMPILE_MODES = (None, "default", "reduce-overhead", "max-autotune")
 
 
@@ -67,7 +68,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     channels_last: bool = False
-    amp: str | None = None        # "bf16": bfloat16 autocast (faster on GPUs and bf16-capable CPUs)
+    amp: str | None = None        # "bf16", "fp16" (with a gradient scaler) or "auto": see resolve_amp
     compile: str | None = None    # a torch.compile mode: "default", "reduce-overhead" (CUDA graphs)
     sync_every: int | None = None  # steps between reads of the losses; None: 1 on CPU, 50 on GPU
 
@@ -101,8 +102,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         if self.clip_value is not None and not self.clip_value > 0:
             raise ValueError(f"clip_value must be None (no clipping) or positive, got {self.clip_value!r}")
-        if self.amp not in AMP_DTYPES:
-            raise ValueError(f"amp must be one of {list(AMP_DTYPES)}, got {self.amp!r}")
+        if self.amp not in AMP_CHOICES:
+            raise ValueError(f"amp must be one of {list(AMP_CHOICES)}, got {self.amp!r}")
         if self.compile not in COMPILE_MODES:
             raise ValueError(f"compile must be one of {list(COMPILE_MODES)}, got {self.compile!r}")
         if self.compile and (self.loss == "wgan-gp" or self.r1_gamma):
@@ -124,6 +125,84 @@ class TrainConfig:
         return cls(**values)
 
 
+# ----------------------------------------------------------------------------- mixed precision
+def _bf16_native(device: torch.device) -> bool:
+    """Whether a CUDA device computes in bfloat16 natively (compute capability 8.0 and up:
+    A100, L4, H100...). Older GPUs, such as Colab's free T4 (7.5), only emulate it."""
+    return torch.cuda.get_device_capability(device) >= (8, 0)
+
+
+def resolve_amp(amp: str | None, device) -> str | None:
+    """The autocast dtype (``"bf16"``, ``"fp16"`` or None) that ``amp`` means on ``device``.
+
+    ``"auto"`` picks bfloat16 on a GPU that computes in it natively; float16 with a gradient
+    scaler on an older GPU (Colab's T4); float32 (None) on a CPU or an Apple GPU, where
+    neither is reliably faster. An explicit choice that the device's autocast does not
+    support is a ``ValueError``; bfloat16 on a GPU that only emulates it, and float16 on a
+    CPU, run but slowly, with a warning.
+    """
+    import warnings
+
+    device = torch.device(device)
+    if amp not in AMP_CHOICES:
+        raise ValueError(f"amp must be one of {list(AMP_CHOICES)}, got {amp!r}")
+    if amp == "auto":
+        if device.type != "cuda":
+            return None
+        return "bf16" if _bf16_native(device) else "fp16"
+    if amp is None:
+        return None
+    dtype = AMP_DTYPES[amp]
+    # Ask PyTorch itself: for a dtype or device it cannot autocast to, it raises, or warns
+    # and disables autocast.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            with torch.autocast(device.type, dtype=dtype):
+                pass
+        except RuntimeError as err:
+            raise ValueError(f"amp={amp!r}: {device.type} autocast does not support {dtype}: {err}. "
+                             "Use amp='auto' or amp=None (float32).") from None
+    refused = [str(w.message) for w in caught if "not supported" in str(w.message) or "Disabling" in str(w.message)]
+    if refused:
+        raise ValueError(f"amp={amp!r}: {device.type} autocast does not support {dtype} here "
+                         f"({refused[0].splitlines()[0]}). Use amp='auto' or amp=None (float32).")
+    if amp == "bf16" and device.type == "cuda" and not _bf16_native(device):
+        name = torch.cuda.get_device_name(device)
+        warnings.warn(f"{name} has no native bfloat16 (compute capability "
+                      f"{'.'.join(map(str, torch.cuda.get_device_capability(device)))}); amp='bf16' runs "
+                      "emulated and slower than float32. Use amp='fp16' (or 'auto') on this GPU.", stacklevel=3)
+    if amp == "fp16" and device.type == "cpu":
+        warnings.warn("amp='fp16' on a CPU: CPUs without float16 arithmetic run it far slower than float32 "
+                      "(a DCGAN step 25 times slower on the 2-core CPU this was measured on). Use amp=None, "
+                      "or amp='bf16' on a CPU with bfloat16 instructions.", stacklevel=3)
+    return amp
+
+
+def _grad_scaler(device: torch.device):
+    """A gradient scaler for float16 training on ``device`` (a clear error where PyTorch has none)."""
+    if hasattr(torch.amp, "GradScaler"):
+        scaler = torch.amp.GradScaler(device.type)
+    elif device.type == "cuda":  # PyTorch before 2.3
+        scaler = torch.cuda.amp.GradScaler()
+    else:
+        scaler = None
+    if scaler is None or not scaler.is_enabled():  # PyTorch disables a scaler it cannot run
+        raise ValueError(f"amp='fp16' needs a gradient scaler, which PyTorch {torch.__version__} does not "
+                         f"offer on {device.type}. Use amp='bf16', 'auto' or None.")
+    return scaler
+
+
+def _scaled_step(loss: torch.Tensor, opt: torch.optim.Optimizer, scaler) -> None:
+    """``loss.backward(); opt.step()`` through a gradient scaler (float16 training, ``amp="fp16"``)."""
+    # Why scale: float16 gradients below about 6e-8 round to zero. The scaler multiplies the
+    # loss before backward and divides the gradients before the step; a step whose gradients
+    # overflowed is skipped and the scale lowered, so training adapts the scale as it goes.
+    scaler.scale(loss).backward()
+    scaler.step(opt)
+    scaler.update()
+
+
 # ----------------------------------------------------------------------------- steps
 def _call(model: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
     """Call a model with labels only when it is conditional."""
@@ -131,8 +210,10 @@ def _call(model: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> tor
 
 
 def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor,
-           labels: torch.Tensor | None, cfg: TrainConfig, sigma: float = 0.0) -> dict:
+           labels: torch.Tensor | None, cfg: TrainConfig, sigma: float = 0.0, scaler=None) -> dict:
     """One discriminator update on a batch of real images and as many fakes.
+
+    ``scaler``: the gradient scaler of float16 training (``amp="fp16"``), or None.
 
     Returns ``loss_D``, ``D(x)`` and ``D(G(z))`` as detached 0-dim tensors on the training
     device; ``float()`` reads one. Why tensors: reading a number off a GPU makes the CPU
@@ -170,8 +251,11 @@ def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, real: torch
         loss = loss + 0.5 * cfg.r1_gamma * L.r1_penalty(lambda x: _call(D, x, labels), real_in)
 
     opt_d.zero_grad(set_to_none=True)
-    loss.backward()
-    opt_d.step()
+    if scaler is None:
+        loss.backward()
+        opt_d.step()
+    else:
+        _scaled_step(loss, opt_d, scaler)
     if cfg.loss == "wgan" and cfg.clip_value is not None:
         # Why clip after the step: the constraint must hold for the critic used next.
         # clip_value=None leaves the critic unclipped, for a Wasserstein loss kept in check
@@ -189,7 +273,7 @@ def _d_outputs(real_out: torch.Tensor, fake_out: torch.Tensor, loss: str) -> dic
 
 def g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, batch_size: int,
            labels: torch.Tensor | None, cfg: TrainConfig, sigma: float = 0.0,
-           real: torch.Tensor | None = None) -> dict:
+           real: torch.Tensor | None = None, scaler=None) -> dict:
     """One generator update through a frozen discriminator; returns ``loss_G`` as :func:`d_step` does."""
     device = next(G.parameters()).device
     z = torch.randn(batch_size, G.z_dim, device=device)
@@ -212,8 +296,11 @@ def g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, batch_size:
             # "real" label; label smoothing belongs to D's targets only.
             loss = g_loss_fn(_call(D, fake_in, labels))
         opt_g.zero_grad(set_to_none=True)
-        loss.backward()
-        opt_g.step()
+        if scaler is None:
+            loss.backward()
+            opt_g.step()
+        else:
+            _scaled_step(loss, opt_g, scaler)
     finally:
         D.requires_grad_(True)
     return {"loss_G": loss.detach()}
@@ -348,6 +435,11 @@ class Trainer:
         fused = {"fused": True} if self.device.type == "cuda" else {}
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=cfg.betas, **fused)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=cfg.betas, **fused)
+        # Mixed precision: the dtype "auto" means on this device, and for float16 one gradient
+        # scaler per network (their gradients differ in size; each adapts its own scale).
+        self.amp = resolve_amp(cfg.amp, self.device)
+        self.scalers = ({"D": _grad_scaler(self.device), "G": _grad_scaler(self.device)}
+                        if self.amp == "fp16" else None)
         self.step = 0
         self.elapsed = 0.0  # seconds spent in training steps, carried across resumes
         self.history: dict[str, list[float]] = {}
@@ -422,8 +514,8 @@ class Trainer:
         return self.history
 
     def _autocast(self):
-        """bfloat16 autocast when ``config.amp`` asks for it; the weights stay float32."""
-        dtype = AMP_DTYPES[self.config.amp]
+        """Autocast to the dtype of ``self.amp`` (see :func:`resolve_amp`); the weights stay float32."""
+        dtype = AMP_DTYPES[self.amp]
         if dtype is None:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=dtype)
@@ -432,13 +524,16 @@ class Trainer:
         cfg = self.config
         sigma = L.annealed_sigma(self.step, cfg.steps, cfg.instance_noise) if cfg.instance_noise else 0.0
         G, D = self._G_run, self._D_run
+        scale_d, scale_g = (self.scalers["D"], self.scalers["G"]) if self.scalers else (None, None)
         metrics: dict = {}
         for _ in range(cfg.n_critic):
             real, labels = self._next_batch()
-            metrics = d_step(G, D, self.opt_d, real, labels if self.conditional else None, cfg, sigma)
+            metrics = d_step(G, D, self.opt_d, real, labels if self.conditional else None, cfg, sigma,
+                             scaler=scale_d)
         g_labels = (torch.randint(self.G.n_classes, (cfg.batch_size,), device=self.device)
                     if self.conditional else None)
-        metrics.update(g_step(G, D, self.opt_g, cfg.batch_size, g_labels, cfg, sigma, real=real))
+        metrics.update(g_step(G, D, self.opt_g, cfg.batch_size, g_labels, cfg, sigma, real=real,
+                              scaler=scale_g))
         return metrics
 
     def sync_history(self) -> None:
@@ -498,6 +593,7 @@ class Trainer:
             "rng": self._rng,
             **self._batches.state_dict(),  # "perm" and "pos"
             "history": self.history,
+            "scalers": {k: v.state_dict() for k, v in self.scalers.items()} if self.scalers else None,
         }
 
     def save(self, path) -> Path:
@@ -518,6 +614,9 @@ class Trainer:
         self.elapsed = ckpt.get("elapsed", 0.0)
         self._rng = ckpt["rng"]
         self._batches.load_state_dict(ckpt)
+        if self.scalers and ckpt.get("scalers"):  # float16 training resumes with the scales it had reached
+            for k, scaler in self.scalers.items():
+                scaler.load_state_dict(ckpt["scalers"][k])
         self._pending = []  # unread metrics of the replaced state belong to no step of this one
         self.history = {k: list(v) for k, v in ckpt["history"].items()}
         self.last_checkpoint = Path(path)

@@ -1,17 +1,19 @@
-"""Small explicit helpers: seeding, device choice, image grids, plot style and source listings.
+"""Small explicit helpers: seeding, device choice, CPU threads, image grids, plot style and source
+listings.
 
-Nothing here runs on import. Seeding and plot styling happen only when you call
-:func:`seed_everything` or :func:`set_plot_style`.
+Nothing here runs on import. Seeding, thread counts and plot styling change only when you call
+:func:`seed_everything`, :func:`set_cpu_threads` or :func:`set_plot_style`.
 """
 from __future__ import annotations
 
+import os
 import platform
 import random
 
 import torch
 
-__all__ = ["seed_everything", "resolve_device", "describe_device", "image_grid", "show_images",
-           "set_plot_style", "show_source"]
+__all__ = ["seed_everything", "resolve_device", "set_cpu_threads", "describe_device", "image_grid",
+           "show_images", "set_plot_style", "show_source"]
 
 
 def seed_everything(seed: int) -> None:
@@ -42,6 +44,30 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' was asked for but torch.cuda.is_available() is False")
     return dev
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask where the OS has one, as in
+    containers and Colab), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS and Windows have no affinity call
+        return max(1, os.cpu_count() or 1)
+
+
+def set_cpu_threads(threads: int | None = None) -> int:
+    """Set the threads PyTorch computes with on a CPU: ``threads``, or None for every usable core.
+
+    Returns the number now in use. A notebook calls ``set_cpu_threads(None)`` to use the whole
+    machine whatever ran before in its kernel; one thread makes timings comparable across
+    machines of different sizes.
+    """
+    if threads is None:
+        threads = usable_cores()
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be None (every core) or an int >= 1, got {threads!r}")
+    torch.set_num_threads(threads)
+    return torch.get_num_threads()
 
 
 def describe_device(device: torch.device) -> str:

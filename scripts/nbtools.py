@@ -1,5 +1,6 @@
 """Shared notebook helpers for the scripts and the tests: finding notebooks, the
-"Running this notebook" first cell, smoke parameters, and the execution stamp.
+"Running this notebook" first cell (and the release it installs), smoke parameters, and the
+execution stamp.
 
 It does not execute anything itself; `execute_notebooks.py` and the tests do.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import yaml
@@ -32,22 +34,47 @@ def repository() -> tuple[str, str]:
     return repo["url"].rstrip("/"), repo.get("branch", "main")
 
 
+def package_version() -> str:
+    """gancourse's version, from pyproject.toml (the one place it is written)."""
+    text = (ROOT / "pyproject.toml").read_text()
+    project = text.split("[project]", 1)[1].split("\n[", 1)[0]
+    match = re.search(r'^version\s*=\s*"([^"]+)"', project, re.M)
+    if not match:
+        raise ValueError("pyproject.toml: no version in the [project] table")
+    return match.group(1)
+
+
+def release_tag() -> str:
+    """The git tag of the release that the notebooks are written for: ``v`` + the package version.
+
+    The Colab set-up cell installs the library at this tag, so a notebook always gets the
+    library it was written for, never whatever ``main`` holds when a student opens it."""
+    return f"v{package_version()}"
+
+
 def setup_cell_source() -> str:
-    url, branch = repository()
+    url, _ = repository()
+    tag = release_tag()
     return f'''#@title Running this notebook
-# In Google Colab this installs gancourse and prints the device (the GPU when the runtime
-# has one: Runtime > Change runtime type > GPU). Anywhere else it does nothing.
+# In Google Colab this installs gancourse {package_version()}, the release this notebook was
+# written for, and prints the device (the GPU when the runtime has one: Runtime >
+# Change runtime type > GPU). Colab's own packages stay as they are, ipywidgets
+# included. Anywhere else it does nothing.
 import sys
 
 if "google.colab" in sys.modules:
     import subprocess
+    from importlib.metadata import version
 
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "gancourse @ git+{url}@{branch}"], check=True)
+    release = "gancourse @ git+{url}@{tag}"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", release,
+                    "ipywidgets==" + version("ipywidgets")], check=True)
     import torch
 
-    print("device:", "cuda (" + torch.cuda.get_device_name(0) + ")" if torch.cuda.is_available()
-          else "cpu: for speed choose Runtime > Change runtime type > GPU")'''
+    if torch.cuda.is_available():
+        print("device: cuda (" + torch.cuda.get_device_name(0) + ")")
+    else:
+        print("device: cpu (for speed choose Runtime > Change runtime type > GPU)")'''
 
 
 def setup_cell() -> dict:

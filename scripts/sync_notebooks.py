@@ -1,12 +1,14 @@
 """Make every notebook's first cell the current "Running this notebook" cell, point its
 Colab links at the configured repository, and give it Colab's GPU metadata. Run it after
-changing `repository.url` in _config.yml.
+changing `repository.url` in _config.yml, and after changing the version in pyproject.toml:
+the cell installs the release tagged ``v<version>`` (see README, "Colab and releases").
 
     python scripts/sync_notebooks.py          # rewrite the notebooks
     python scripts/sync_notebooks.py --check  # exit 1 if any notebook is out of date
 """
 import argparse
 import re
+import subprocess
 import sys
 
 import nbtools
@@ -28,8 +30,10 @@ def sync(nb: dict) -> bool:
         src = old["source"] if isinstance(old["source"], str) else "".join(old["source"])
         managed = {k: old["metadata"].get(k) for k in cell["metadata"]}
         if src != cell["source"] or managed != cell["metadata"]:
-            # keep what papermill and Jupyter add (execution times, outputs); own the rest
-            old["source"] = cell["source"]
+            # keep what papermill and Jupyter add (execution times, outputs); own the rest.
+            # The source keeps its form (executed notebooks hold a list of lines).
+            old["source"] = (cell["source"].splitlines(keepends=True) if isinstance(old["source"], list)
+                             else cell["source"])
             old["metadata"].update(cell["metadata"])
             changed = True
     else:
@@ -67,7 +71,23 @@ def main() -> int:
         return 1
     for s in stale:
         print("updated", s)
+    if not args.check:
+        warn_if_untagged()
     return 0
+
+
+def warn_if_untagged() -> None:
+    """Say so when the release the cells install has no git tag here yet (Colab would fail)."""
+    tag = nbtools.release_tag()
+    try:
+        found = subprocess.run(["git", "rev-parse", "-q", "--verify", f"refs/tags/{tag}"], cwd=nbtools.ROOT,
+                               capture_output=True).returncode == 0
+    except OSError:  # no git: nothing to check
+        return
+    if not found:
+        print(f"note: the set-up cells install {tag}, which is not tagged in this repository yet; after "
+              f"committing, tag the release and push the tag:\n  git tag {tag} && git push origin {tag}",
+              file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -44,6 +44,35 @@ def test_setup_cells_in_sync():
     assert out.returncode == 0, out.stdout + out.stderr
 
 
+def _run_setup_cell(monkeypatch, in_colab: bool) -> list:
+    """Run the set-up cell's source with subprocess.run recorded (and Colab faked when asked)."""
+    import types
+
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda args, **kw: calls.append(args))
+    if in_colab:
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    else:
+        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    exec(nbtools.setup_cell_source(), {})
+    return calls
+
+
+def test_setup_cell_installs_the_release_and_keeps_ipywidgets(monkeypatch, capsys):
+    """In Colab: gancourse at the tag of this version, Colab's own ipywidgets pinned as installed
+    (its front end needs 7.x; a change would need a restart), nothing upgraded. Elsewhere: nothing."""
+    from importlib.metadata import version
+
+    assert _run_setup_cell(monkeypatch, in_colab=False) == [] and capsys.readouterr().out == ""
+    (args,) = _run_setup_cell(monkeypatch, in_colab=True)
+    url, _ = nbtools.repository()
+    pyproject = (nbtools.ROOT / "pyproject.toml").read_text()
+    assert f'version = "{nbtools.package_version()}"' in pyproject and nbtools.release_tag().startswith("v")
+    assert args[:5] == [sys.executable, "-m", "pip", "install", "-q"]
+    assert args[5:] == [f"gancourse @ git+{url}@{nbtools.release_tag()}", f"ipywidgets=={version('ipywidgets')}"]
+    assert capsys.readouterr().out.startswith("device: ")
+
+
 @pytest.mark.parametrize("path", BOOK, ids=[str(p.relative_to(nbtools.ROOT)) for p in BOOK])
 def test_committed_outputs_are_current(path):
     """The book shows committed outputs: they must come from this code, run top to bottom, error-free."""

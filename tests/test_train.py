@@ -1,4 +1,5 @@
 """Training: one step per loss, resume equality, checkpoints, divergence, config errors."""
+import contextlib
 import subprocess
 import sys
 
@@ -9,8 +10,9 @@ from gancourse import losses as L
 from gancourse import models as M
 from gancourse.checkpoint import CheckpointMismatchError
 from gancourse.data import BatchStream
+from gancourse import train
 from gancourse.train import (Checkpoint, SampleGrid, TrainConfig, Trainer,
-                             TrainingDivergedError, d_step, g_step)
+                             TrainingDivergedError, d_step, g_step, resolve_amp)
 
 
 def small_dcgan():
@@ -253,6 +255,109 @@ def test_bf16_autocast_trains_float32_weights(fake_data):
     assert hist["loss_D"] != plain["loss_D"]
 
 
+def _fp16_trainer(fake_data, **options):
+    torch.manual_seed(0)
+    G, D = small_dcgan()
+    with pytest.warns(UserWarning, match="amp='fp16' on a CPU"):
+        return Trainer(G, D, fake_data, TrainConfig(batch_size=16, device="cpu", amp="fp16", **options))
+
+
+def test_fp16_trains_through_gradient_scalers_on_a_cpu(fake_data):
+    """CPU autocast supports float16, so the scaler path runs here as it does on a T4."""
+    t = _fp16_trainer(fake_data, steps=4)
+    assert t.amp == "fp16" and set(t.scalers) == {"D", "G"}
+    hist = t.fit()
+    _, plain = _history_of(fake_data, steps=4)
+    assert all(p.dtype == torch.float32 for p in [*t.G.parameters(), *t.D.parameters()])
+    # The first scale (2**16) overflows float16 gradients: the scaler skips that step and halves the scale.
+    assert all(0 < s.get_scale() < 2.0 ** 16 for s in t.scalers.values())
+    assert hist["loss_D"][0] == pytest.approx(plain["loss_D"][0], rel=1e-2) and hist != plain
+
+
+def test_fp16_resumes_with_its_scales(fake_data, tmp_path):
+    straight = _fp16_trainer(fake_data, steps=4)
+    full = straight.fit()
+    first = _fp16_trainer(fake_data, steps=4)
+    first.fit(2)
+    first.save(tmp_path / "half.pt")
+    resumed = _fp16_trainer(fake_data, steps=4).load(tmp_path / "half.pt")
+    assert {k: s.get_scale() for k, s in resumed.scalers.items()} == \
+        {k: s.get_scale() for k, s in first.scalers.items()}
+    assert resumed.fit() == full
+
+
+def test_the_steps_go_through_a_given_scaler(fake_data):
+    """d_step and g_step hand backward and the optimiser step to the scaler, and update it."""
+    class Recorder:
+        def __init__(self):
+            self.calls = []
+
+        def scale(self, loss):
+            self.calls.append("scale")
+            return loss * 8.0
+
+        def step(self, opt):
+            self.calls.append("step")
+            for group in opt.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        p.grad /= 8.0
+            opt.step()
+
+        def update(self):
+            self.calls.append("update")
+
+    G, D = small_dcgan()
+    cfg = TrainConfig(batch_size=16, device="cpu")
+    opt_d, opt_g = torch.optim.SGD(D.parameters(), lr=0.1), torch.optim.SGD(G.parameters(), lr=0.1)
+    sd, sg = Recorder(), Recorder()
+    before = [p.clone() for p in D.parameters()]
+    d_step(G, D, opt_d, fake_data.images[:16], None, cfg, scaler=sd)
+    g_step(G, D, opt_g, 16, None, cfg, scaler=sg)
+    assert sd.calls == sg.calls == ["scale", "step", "update"]
+    assert any(not torch.equal(a, b) for a, b in zip(before, D.parameters()))
+
+
+def test_amp_auto_picks_by_device(monkeypatch):
+    assert resolve_amp("auto", "cpu") is None and resolve_amp(None, "cpu") is None
+    assert resolve_amp("bf16", "cpu") == "bf16"
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (7, 5))   # a T4
+    assert resolve_amp("auto", "cuda") == "fp16"
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (8, 0))   # an A100
+    assert resolve_amp("auto", "cuda") == "bf16"
+    with pytest.raises(ValueError, match="amp must be one of"):
+        resolve_amp("float16", "cpu")
+
+
+def test_bf16_on_a_gpu_without_it_warns(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (7, 5))
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Tesla T4")
+    monkeypatch.setattr(torch, "autocast", lambda *a, **k: contextlib.nullcontext())  # no CUDA here
+    with pytest.warns(UserWarning, match=r"Tesla T4 has no native bfloat16 \(compute capability 7.5\)"):
+        assert resolve_amp("bf16", "cuda") == "bf16"
+
+
+def test_a_dtype_the_device_cannot_autocast_to_is_a_clear_error(monkeypatch):
+    """PyTorch warns and disables autocast for such a dtype; training must not silently run in float32."""
+    monkeypatch.setitem(train.AMP_DTYPES, "fp16", torch.float64)   # CPU autocast refuses float64
+    with pytest.raises(ValueError, match="cpu autocast does not support torch.float64"):
+        resolve_amp("fp16", "cpu")
+
+
+def test_fp16_without_a_working_scaler_is_a_clear_error(monkeypatch, fake_data):
+    class Disabled:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def is_enabled(self):
+            return False
+
+    monkeypatch.setattr(torch.amp, "GradScaler", Disabled)
+    G, D = small_dcgan()
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match="needs a gradient scaler"):
+        Trainer(G, D, fake_data, TrainConfig(batch_size=16, device="cpu", amp="fp16"))
+
+
 def test_compiled_training_matches_eager(fake_data, tmp_path):
     """torch.compile (the inductor backend; CUDA graphs with mode='reduce-overhead' on a GPU)
     trains the same networks: same losses to float rounding, checkpoints of the plain modules."""
@@ -270,3 +375,20 @@ def test_compiled_training_matches_eager(fake_data, tmp_path):
 def test_bad_speed_options_raise(bad):
     with pytest.raises(ValueError):
         TrainConfig(**bad)
+
+
+def test_set_cpu_threads_uses_every_usable_core_by_default(monkeypatch):
+    from gancourse import utils
+
+    old = torch.get_num_threads()
+    try:
+        monkeypatch.setattr(utils.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+        assert utils.usable_cores() == 3
+        torch.set_num_threads(1)
+        assert utils.set_cpu_threads(None) == 3 == torch.get_num_threads()
+        assert utils.set_cpu_threads(1) == 1 == torch.get_num_threads()
+        for bad in (0, -2, 1.5, True, "2"):
+            with pytest.raises(ValueError, match="threads must be None"):
+                utils.set_cpu_threads(bad)
+    finally:
+        torch.set_num_threads(old)

@@ -71,6 +71,31 @@ def static_dir() -> str:
     return str(resources.files("gancourse.interactive").joinpath("static"))
 
 
+def description(text: str) -> str:
+    """``text`` as a widget's ``description``, shown as the same plain text in ipywidgets 7 and 8.
+
+    ipywidgets 8 shows a description as text. ipywidgets 7 (Colab's runtime) puts it into the
+    page as HTML, so there a ``<`` or ``&`` in a label would be read as markup: it is escaped.
+    """
+    import ipywidgets
+
+    return esc(text) if int(ipywidgets.__version__.split(".")[0]) < 8 else text
+
+
+def widget_view(widget) -> dict | None:
+    """The ``application/vnd.jupyter.widget-view+json`` entry that displays ``widget``, or None.
+
+    Works with ipywidgets 7 and 8 alike. ipywidgets 8 puts this entry in
+    ``Widget._repr_mimebundle_``; ipywidgets 7 (Colab's runtime ships 7.7) has no such method
+    and publishes the entry from ``_ipython_display_`` instead. Both versions return the same
+    entry from ``get_view_spec()``, which is used here. A widget with no view (``_view_name``
+    None) or a closed one (no comm) has no entry, so the bundle falls back to HTML and text.
+    """
+    if getattr(widget, "_view_name", None) is None or getattr(widget, "comm", None) is None:
+        return None
+    return widget.get_view_spec()
+
+
 class DualView:
     """Base class: one object, shown as a live widget in a kernel and as HTML in the book.
 
@@ -106,7 +131,7 @@ class DualView:
         except ImportError:  # the book and plain Python still get HTML and text
             pass
         else:
-            view = self.widget._repr_mimebundle_().get(WIDGET_VIEW_MIME)
+            view = widget_view(self.widget)
             if view is not None:
                 data[WIDGET_VIEW_MIME] = view
         if include:

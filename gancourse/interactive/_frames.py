@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ._common import DualView, esc, inline, json_attr
+from ._common import DualView, description, esc, inline, json_attr
 
 __all__ = ["Control", "slider", "choice", "FrameView"]
 
@@ -196,10 +196,10 @@ class FrameView(DualView):
         if self.product is not None:
             p = self.product
             out[p.name] = w.Dropdown(options=list(zip(p.labels, p.values)), value=p.values[p.default],
-                                     description=p.label, style=wide)
+                                     description=description(p.label), style=wide)
         for c in self.controls:
             common = dict(min=c.values[0], max=c.values[-1], step=c.step, value=c.values[c.default],
-                          description=c.label, style=wide, continuous_update=True,
+                          description=description(c.label), style=wide, continuous_update=True,
                           layout=w.Layout(width="34em"))
             if isinstance(c.values[0], int):
                 out[c.name] = w.IntSlider(**common)

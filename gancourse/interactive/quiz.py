@@ -63,7 +63,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ._common import DualView, esc, inline, json_attr, plain, stable_id
+from ._common import DualView, description, esc, inline, json_attr, plain, stable_id
 
 __all__ = ["QUESTION_TYPES", "MESSAGES", "Feedback", "Option", "Question", "Quiz", "QuizAnswerError", "QuizBankError",
            "available_banks", "load_bank", "load_quiz", "parse_bank", "show_quiz"]
@@ -556,19 +556,20 @@ class Quiz(DualView):
             controls = [w.RadioButtons(options=[("True", True), ("False", False)], value=None)]
             body = controls[0]
         elif q.type == "multiple_select":
-            controls = [w.Checkbox(value=False, description=plain(o.text), indent=False, layout=w.Layout(width="auto"))
-                        for o in q.options]
+            controls = [w.Checkbox(value=False, description=description(plain(o.text)), indent=False,
+                                   layout=w.Layout(width="auto")) for o in q.options]
             body = w.VBox(controls)
         elif q.type == "matching":
             # The placeholder's value is "" (None would show an empty box instead of "— choose —").
             controls = [w.Dropdown(options=[(MESSAGES["choose"], "")] + [(plain(c), c) for c in q.choices], value="",
-                                   description=plain(left), style=wide, layout=w.Layout(width="auto"))
+                                   description=description(plain(left)), style=wide, layout=w.Layout(width="auto"))
                         for left, _ in q.pairs]
             marks = [w.HTML("") for _ in q.pairs]
             body = w.VBox([w.HBox([c, m]) for c, m in zip(controls, marks)])
         else:
-            controls = [w.Text(value="", placeholder="a number", description="Your answer" +
-                               (f" ({q.unit})" if q.unit else ""), style=wide, continuous_update=False)]
+            label = "Your answer" + (f" ({q.unit})" if q.unit else "")
+            controls = [w.Text(value="", placeholder="a number", description=description(label), style=wide,
+                               continuous_update=False)]
             # continuous_update=False: the value arrives on Enter (or on leaving the box), and is checked then.
             controls[0].observe(lambda _ch, qid=q.id: None if self._entering else self.check(qid), "value")
             body = controls[0]
