@@ -652,6 +652,7 @@ def test_the_book_config_enables_the_static_rendering():
 def test_sphinx_extension_writes_each_script_once_and_sets_a_colour_mode():
     """sphinx-thebe's inline settings arrive twice (a second `const` is a SyntaxError in the browser);
     pydata-sphinx-theme logs an error on a first visit without a default colour mode."""
+    pytest.importorskip("sphinx", reason="the book build's packages (not in the Colab-like run of this file)")
     from types import SimpleNamespace
 
     from sphinx.builders.html._assets import _JavaScript
