@@ -9,12 +9,15 @@ the real book show quizzes, the `built_book` pages are checked too.
 Screenshots go to $GANCOURSE_ARTIFACTS (default: a temporary folder, printed).
 """
 import base64
+import functools
+import http.server
 import io
 import json
 import os
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -368,7 +371,7 @@ def _settle(pg):
 
 
 def _book_pages(html_dir):
-    """Every page of a built book, redirects left out (index.html only forwards to the first chapter)."""
+    """Every page of a built book, redirects left out (a page that only forwards to another)."""
     return [p for p in sorted(html_dir.rglob("*.html"))
             if not {"_static", "_sources"} & set(p.relative_to(html_dir).parts)
             and 'http-equiv="refresh"' not in p.read_text("utf-8").lower()]
@@ -494,3 +497,184 @@ def test_explorer_and_plot_by_keyboard_alone_announce_what_changed(page):
     said = _text(loss.locator(".gc-announce"))
     assert said.startswith("At D(G(z)) = 0.14: loss minimax")
     assert loss.locator(".gc-view").get_attribute("aria-label").endswith(said)
+
+
+
+# ------------------------------------------------ every page, both widths, http and file://
+class _Watch:
+    """What a reader's browser reports about a page: console errors and requests that failed."""
+
+    def __init__(self, pg):
+        self.errors, self.failed = [], []
+        pg.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        pg.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
+        pg.on("requestfailed", lambda r: self.failed.append(f"{r.url} ({r.failure})"))
+        pg.on("response", lambda r: self.failed.append(f"{r.url} (HTTP {r.status})") if r.status >= 400 else None)
+
+
+def _sideways(pg):
+    """How far the page scrolls sideways (0 when it does not), and the widest things sticking out."""
+    return pg.evaluate("""() => {
+        const d = document.documentElement, w = d.clientWidth, extra = d.scrollWidth - w;
+        if (extra <= 0) return [0, []];
+        const clipped = e => { for (let a = e.parentElement; a && a !== document.body; a = a.parentElement)
+                                 if (getComputedStyle(a).overflowX !== 'visible') return true;
+                               return false; };   // inside a box that scrolls (or clips) by itself
+        const out = [...document.querySelectorAll('.bd-article *')]
+          .filter(e => e.getBoundingClientRect().right > w + 1 && !clipped(e))
+          .map(e => [Math.round(e.getBoundingClientRect().right),
+                     e.tagName.toLowerCase() + '.' + String(e.className).split(' ')[0] + ': ' +
+                     (e.textContent || '').trim().slice(0, 60)])
+          .sort((a, b) => b[0] - a[0]);
+        return [extra, out.slice(0, 3)]; }""")
+
+
+def _problems(browser, url, width):
+    """Load ``url`` at ``width`` px as a first visit (a fresh browser context, nothing stored);
+    return every console error, failed request and sideways scroll."""
+    pg = browser.new_page(viewport={"width": width, "height": 900})
+    watch = _Watch(pg)
+    pg.goto(url)
+    _settle(pg)
+    pg.evaluate("async () => { if (window.MathJax && MathJax.startup) await MathJax.startup.promise; }")
+    found = [f"console error: {e}" for e in watch.errors] + [f"failed request: {f}" for f in watch.failed]
+    extra, culprits = _sideways(pg)
+    pg.close()
+    if extra > 0:
+        found.append(f"the page scrolls {extra} px sideways at {width} px; sticking out: {culprits}")
+    return found
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def book_url(request):
+    """The built book over http (a local server for this module) and over file://: {scheme: base URL}."""
+    html_dir = request.getfixturevalue("built_book")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                             functools.partial(_QuietHandler, directory=str(html_dir)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield {"http": f"http://127.0.0.1:{server.server_address[1]}/", "file": html_dir.as_uri() + "/"}
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_page_checks_see_errors_failed_requests_and_sideways_scrolling(browser, tiny_book):
+    """The harness itself: each kind of problem, made on purpose, is reported."""
+    assert _problems(browser, tiny_book.as_uri(), 375) == []
+    pg = browser.new_page()
+    watch = _Watch(pg)
+    pg.goto(tiny_book.as_uri())
+    _settle(pg)
+    pg.evaluate("""() => { console.error('made on purpose');
+        const img = document.createElement('img'); img.src = 'no-such-picture.png'; document.body.append(img);
+        const wide = document.createElement('code'); wide.textContent = 'x'.repeat(300);
+        wide.style.whiteSpace = 'nowrap'; document.querySelector('.bd-article').append(wide); }""")
+    pg.wait_for_timeout(300)
+    extra, culprits = _sideways(pg)
+    pg.close()
+    assert "made on purpose" in watch.errors
+    assert any("no-such-picture.png" in f for f in watch.failed)
+    assert extra > 0 and "xxxx" in culprits[0][1]
+
+
+def test_every_page_of_the_book_is_clean_at_both_widths_over_http_and_file(browser, book_url, request):
+    """No console error, no failed request, and no sideways scrolling, on every page of the book,
+    at 1366 and 375 px, served over http and opened from disk."""
+    html_dir = request.getfixturevalue("built_book")
+    pages = [p.relative_to(html_dir).as_posix() for p in _book_pages(html_dir)]
+    assert "index.html" in pages and len(pages) > 10
+    found = []
+    for scheme, base in book_url.items():
+        for name in pages:
+            for width in WIDTHS:
+                found += [f"{scheme} {name} at {width} px: {p}" for p in _problems(browser, base + name, width)]
+    assert not found, "\n".join(found)
+
+
+def _themes():
+    from importlib.metadata import version
+
+    return (f"sphinx-book-theme {version('sphinx-book-theme')}, pydata-sphinx-theme {version('pydata-sphinx-theme')}"
+            " (requirements.txt pins the pair that works)")
+
+
+def _primary_sidebar_shown(pg):
+    """Whether the chapter list is on screen (inside the viewport and visible)."""
+    return pg.evaluate("""() => { const s = document.querySelector('.bd-sidebar-primary');
+        const r = s.getBoundingClientRect();
+        return getComputedStyle(s).visibility === 'visible' && r.width > 100 && r.left >= 0
+               && r.right <= document.documentElement.clientWidth; }""")
+
+
+def test_phone_menu_opens_and_follows_a_link(browser, book_url, artifacts):
+    """At 375 px the menu button shows the chapter list, a chapter link in it works, and
+    "On this page" lists the page's sections."""
+    pg = browser.new_page(viewport={"width": 375, "height": 800})
+    watch = _Watch(pg)
+    pg.goto(book_url["http"] + "book/02_fundamentals.html")
+    _settle(pg)
+    assert not _primary_sidebar_shown(pg), "the chapter list covers the page before the menu is opened"
+    pg.locator(".primary-toggle:visible").first.click()
+    pg.wait_for_timeout(400)
+    assert _primary_sidebar_shown(pg), f"the menu button did not show the chapter list; {_themes()}"
+    pg.screenshot(path=str(artifacts / "phone-menu-open.png"))
+    link = pg.locator(".bd-sidebar-primary a.reference", has_text="5. Loss functions")
+    assert link.is_visible()
+    link.click()
+    pg.wait_for_url("**/book/05_losses.html")
+    _settle(pg)
+    assert pg.locator("h1").first.inner_text().startswith("Loss functions")
+    assert not _primary_sidebar_shown(pg)
+    # "On this page": the section list opens and its links move to the section.
+    pg.locator(".secondary-toggle:visible").first.click()
+    pg.wait_for_timeout(400)
+    toc = pg.locator(".bd-sidebar-secondary")
+    box = toc.bounding_box()
+    assert box and box["x"] >= 0 and box["x"] + box["width"] <= 375 and toc.is_visible(), \
+        "'On this page' did not open"
+    pg.screenshot(path=str(artifacts / "phone-on-this-page.png"))
+    section = toc.locator("a.nav-link").nth(1)
+    target = section.get_attribute("href")
+    section.click()
+    pg.wait_for_function("h => location.hash === h", arg=target)
+    pg.close()
+    assert not watch.errors and not watch.failed, watch.errors + watch.failed
+
+
+def test_desktop_menu_button_hides_and_shows_the_chapter_list(browser, book_url):
+    pg = browser.new_page(viewport={"width": 1366, "height": 900})
+    pg.goto(book_url["file"] + "book/05_losses.html")
+    _settle(pg)
+    assert _primary_sidebar_shown(pg)
+    button = pg.locator(".primary-toggle:visible").first
+    button.click()
+    pg.wait_for_timeout(400)
+    assert not _primary_sidebar_shown(pg), f"the menu button did not hide the chapter list; {_themes()}"
+    assert pg.locator(".bd-article").bounding_box()["x"] < 250, "the text did not take the freed space"
+    button.click()
+    pg.wait_for_timeout(400)
+    assert _primary_sidebar_shown(pg), "the menu button did not bring the chapter list back"
+    pg.close()
+
+
+def test_chapter_numbers_are_the_file_numbers(request):
+    """The sidebar's "N. Title" agrees with book/NN_*.ipynb; the instructors page is unnumbered."""
+    html_dir = request.getfixturevalue("built_book")
+
+    def sidebar(page):          # (link, text) of the chapter list as shown on ``page``
+        html = (html_dir / page).read_text("utf-8")
+        html = html[html.index('bd-docs-nav'):]
+        return re.findall(r'<a class="[^"]*\breference internal" href="([^"#][^"]*)">([^<]+)</a>', html)
+
+    entries = sidebar("book/instructors.html") + sidebar("book/01_intro.html")
+    numbered = {Path(href).stem: text for href, text in entries if re.match(r"\d+\. ", text)}
+    chapters = sorted(p.stem for p in (ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
+    assert sorted(numbered) == chapters, f"numbered in the sidebar: {numbered}"
+    for stem, text in numbered.items():
+        assert text.split(".")[0] == str(int(stem[:2])), f"{stem} is numbered {text!r}"
+    instructors = {text for href, text in entries if Path(href).stem == "instructors"}
+    assert instructors and not any(re.match(r"\d", t) for t in instructors), instructors

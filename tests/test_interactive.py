@@ -681,3 +681,31 @@ def test_the_book_config_enables_the_static_rendering():
     for override in need["config"]["nb_mime_priority_overrides"]:
         assert override in sphinx.get("config", {}).get("nb_mime_priority_overrides", [])
     assert sphinx.get("config", {}).get("nb_ipywidgets_js") == {}
+
+
+def test_sphinx_extension_writes_each_script_once_and_sets_a_colour_mode():
+    """sphinx-thebe's inline settings arrive twice (a second `const` is a SyntaxError in the browser);
+    pydata-sphinx-theme logs an error on a first visit without a default colour mode."""
+    pytest.importorskip("sphinx", reason="the book build's packages (not in the Colab-like run of this file)")
+    from types import SimpleNamespace
+
+    from sphinx.builders.html._assets import _JavaScript
+
+    from gancourse.interactive import sphinxext
+
+    body = 'const THEBE_JS_URL = "x"'
+    scripts = [_JavaScript("a.js"), _JavaScript(None, body=body), _JavaScript("a.js", defer="defer"),
+               _JavaScript("", body=body), _JavaScript("a.js"), _JavaScript(None, body="let y = 1")]
+    context = {"script_files": list(scripts)}
+    sphinxext._one_of_each_script(None, "page", "page.html", context, None)
+    assert context["script_files"] == [scripts[0], scripts[1], scripts[2], scripts[5]]
+
+    config = SimpleNamespace(html_theme="sphinx_book_theme", html_context={"other": 1})
+    sphinxext._default_colour_mode(None, config)
+    assert config.html_context == {"default_mode": "auto", "other": 1}
+    config = SimpleNamespace(html_theme="sphinx_book_theme", html_context={"default_mode": "dark"})
+    sphinxext._default_colour_mode(None, config)
+    assert config.html_context == {"default_mode": "dark"}          # a book's own choice stays
+    config = SimpleNamespace(html_theme="alabaster", html_context={})
+    sphinxext._default_colour_mode(None, config)
+    assert config.html_context == {}

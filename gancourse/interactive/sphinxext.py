@@ -11,6 +11,13 @@ It adds ``gancourse/interactive/static`` to ``html_static_path`` and loads
 21 KB, cached once for the whole book; no network access at reading time). It also warns
 (an error under ``-W``) when the HTML builders would prefer the widget-view mime type over
 ``text/html``: the interactive outputs would then render as empty widget placeholders.
+
+Two fixes keep the browser console of every page free of errors under Jupyter Book 1.0.x:
+a script registered twice with the same contents is written once (sphinx-thebe 0.3.1's inline
+settings, ``const THEBE_JS_URL = ...``, arrive twice, and the second ``const`` is a
+SyntaxError), and the theme's colour mode defaults to ``auto`` (with no default, a first visit
+logs "Got invalid theme mode"; ``auto`` follows the reader's system setting, as before).
+It does not touch the theme's look or any other setting.
 """
 from __future__ import annotations
 
@@ -55,8 +62,34 @@ def _add_static_path(app) -> None:
             type="gancourse", subtype="mime_priority")
 
 
+# Themes built on pydata-sphinx-theme (Jupyter Book's sphinx-book-theme among them).
+_PYDATA_THEMES = ("sphinx_book_theme", "pydata_sphinx_theme")
+
+
+def _default_colour_mode(app, config) -> None:
+    if config.html_theme in _PYDATA_THEMES:
+        config.html_context = {"default_mode": "auto", **(config.html_context or {})}
+
+
+def _one_of_each_script(app, pagename, templatename, context, doctree) -> None:
+    scripts = context.get("script_files")
+    if not isinstance(scripts, list):
+        return
+    seen, kept = set(), []
+    for js in scripts:
+        attributes = getattr(js, "attributes", {})
+        # the same file, or the same inline body (its filename is None or ""), with the same attributes
+        key = (getattr(js, "filename", js) or "", tuple(sorted((k, str(v)) for k, v in attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            kept.append(js)
+    scripts[:] = kept
+
+
 def setup(app):
     app.add_js_file("gancourse-interactive.js", loading_method="defer")
     app.add_css_file("gancourse-interactive.css")
     app.connect("builder-inited", _add_static_path)
+    app.connect("config-inited", _default_colour_mode)
+    app.connect("html-page-context", _one_of_each_script, priority=900)   # after the others add theirs
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
