@@ -186,7 +186,7 @@ def hostile_cases(tmp: Path, submissions: Path, port: int, address: str) -> dict
                           None),
         "flood.ipynb": (flood, "graded", full),
         "memory.ipynb": (memory, "graded", {**full, Q2: 0.0}),
-        "helpers.ipynb": (helpers, "graded", {**full, Q1: 0.0}),
+        "helpers.ipynb": (helpers, f"not graded: tampering: before cell {_index(helpers, Q1)} ({Q1}), ", None),
         "leak.ipynb": (leak_probe(tmp / "work", submissions), "graded", full),
         "network.ipynb": (net_probe(port, address), "graded", full),
         "empty_exercise.ipynb": (load(EXERCISES / f"{LOSSES}.ipynb"), "graded", zero),

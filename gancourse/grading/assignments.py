@@ -424,6 +424,9 @@ _ATTR_LABELS = {
     "_torch_function": "changes torch dispatch (modes, __torch_function__)", "__torch_function__": None,
     "__torch_dispatch__": None, "TorchFunctionMode": None, "TorchDispatchMode": None,
 }
+# Names that mean the same as the attributes above when they appear on their own.
+_NAME_LABELS = {"In", "_ih", "Out", "_oh", "TorchFunctionMode", "TorchDispatchMode", "_getframe", "settrace",
+                "setprofile"}
 for _table in (_CALL_LABELS, _ATTR_LABELS):
     _last = None
     for _k, _v in _table.items():
@@ -440,11 +443,19 @@ def _code_of(src: str) -> str:
         return src
 
 
-def _review_tree(tree, label_at) -> None:
-    """Walk one cell's AST, calling ``label_at(label, node)`` for every construct found."""
+def _imported_names(tree) -> set:
     import ast
 
-    tainted: set = set()  # names bound to an imported module or something reached from one
+    return {alias.asname or alias.name.split(".")[0] for node in ast.walk(tree)
+            if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+
+
+def _review_tree(tree, label_at, imported: set) -> None:
+    """Walk one cell's AST, calling ``label_at(label, node)`` for every construct found.
+    ``imported``: names the notebook binds by import (in any cell)."""
+    import ast
+
+    tainted = set(imported) | set(TEST_NAMES)  # names of modules, and what is reached from them
 
     def root(node):
         while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
@@ -461,6 +472,8 @@ def _review_tree(tree, label_at) -> None:
                 for prefixes, label in _MODULE_LABELS:
                     if any(full == p or full.startswith(p + ".") or (module or "").startswith(p) for p in prefixes):
                         label_at(label, node)
+                if alias.name in _NAME_LABELS:
+                    label_at(_ATTR_LABELS[alias.name], node)
                 expected = TEST_NAMES.get(bound)
                 if expected and (module is None and (alias.asname and alias.name != expected)):
                     label_at("rebinds a name the tests use (torch, math, F, checks ...)", node)
@@ -496,9 +509,10 @@ def _review_tree(tree, label_at) -> None:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _CALL_LABELS:
             if node.func.id != "getattr" or (len(node.args) > 1 and not isinstance(node.args[1], ast.Constant)):
                 label_at(_CALL_LABELS[node.func.id], node)
-        elif isinstance(node, ast.Name) and node.id in ("get_ipython", "__builtins__", "In", "_ih", "Out", "_oh"):
-            label_at(_CALL_LABELS["get_ipython"] if node.id == "get_ipython" else
-                     _ATTR_LABELS.get(node.id) or "touches builtins", node)
+        elif isinstance(node, ast.Name) and node.id in ("get_ipython", "__builtins__"):
+            label_at(_CALL_LABELS["get_ipython"] if node.id == "get_ipython" else "touches builtins", node)
+        elif isinstance(node, ast.Name) and node.id in _NAME_LABELS:
+            label_at(_ATTR_LABELS[node.id], node)
         elif isinstance(node, ast.Attribute) and node.attr in _ATTR_LABELS:
             label_at(_ATTR_LABELS[node.attr], node)
 
@@ -516,6 +530,13 @@ def review(nb: dict, release: dict) -> list[str]:
 
     given = {_source(c).strip() for c in release.get("cells", [])}
     found: dict = {}
+    imported: set = set()
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "code":
+            try:
+                imported |= _imported_names(ast.parse(_code_of(_source(cell))))
+            except SyntaxError:
+                pass
     for index, cell in enumerate(nb.get("cells", [])):
         src = _source(cell)
         if cell.get("cell_type") != "code" or src.strip() in given or not src.strip() or _nbgrader(cell).get("locked"):
@@ -535,6 +556,6 @@ def review(nb: dict, release: dict) -> list[str]:
         except SyntaxError as err:
             label_at(f"code that does not parse ({err.msg})", err)
             continue
-        _review_tree(tree, label_at)
+        _review_tree(tree, label_at, imported)
     return [f"review: {label} ({where}{f'; {n - 1} more' if n > 1 else ''})" for label, (where, n) in found.items()]
 

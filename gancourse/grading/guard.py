@@ -206,8 +206,8 @@ def snapshot(nonce: str) -> None:
     print(TAG, nonce, "snapshot", flush=True)
 
 
-def _name(obj) -> str:
-    return getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or type(obj).__name__
+def _name(cls) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def differences(names: list[str] | None = None) -> list[str]:
