@@ -203,7 +203,7 @@ def snapshot(nonce: str) -> None:
                           for k, v in _instances(shell).items()}
     _SNAP["lists"] = _lists(shell)
     _SNAP["keep"] = [sys.gettrace(), sys.getprofile(), list(sys.meta_path), list(sys.path_hooks)]  # ids stay unique
-    print(TAG, nonce, "snapshot", flush=True)
+    print(f"{TAG} {nonce} snapshot", flush=True)
 
 
 def _name(cls) -> str:
@@ -277,4 +277,4 @@ def report(nonce: str, names: list[str] | None = None) -> None:
         found = differences(names)
     except Exception as err:  # a check that cannot run is itself a finding
         found = [f"the integrity check failed: {type(err).__name__}: {err}"]
-    print(TAG, nonce, "ok" if not found else "tampered " + json.dumps(found[:20]), flush=True)
+    print(f"{TAG} {nonce} " + ("ok" if not found else "tampered " + json.dumps(found[:20])), flush=True)

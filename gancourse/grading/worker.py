@@ -117,8 +117,8 @@ def _preprocessors():
             code = f"__import__('gancourse.grading.guard', fromlist=['guard']).{call.replace('NONCE', repr(nonce))}"
             self._cell = where
             cell = self.execute_cell(new_code_cell(code), -1, store_history=False)
-            lines = [line for o in cell.outputs if o.get("output_type") == "stream"
-                     for line in o.get("text", "").splitlines() if line.startswith(f"{TAG} {nonce} ")]
+            text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
+            lines = [line for line in text.splitlines() if line.startswith(f"{TAG} {nonce} ")]
             if not lines and not cell.outputs and retry:
                 return self._guard(call, where, retry=False)
             if len(lines) != 1:
@@ -202,6 +202,8 @@ def _preprocessors():
             self._hidden = _hidden_lines(nb)
             nb, resources = super().preprocess(nb, resources)
             for cell in nb.cells:
+                if "outputs" in cell:  # one stream may arrive in pieces: join them, then scrub
+                    cell.outputs = _join_streams(cell.outputs)
                 for out in cell.get("outputs", []):
                     _scrub(out, self._hidden)
             return nb, resources
@@ -237,6 +239,17 @@ def _hidden_lines(nb) -> list[str]:
     for line in lines:
         forms.update({line, repr(line)[1:-1], json.dumps(line)[1:-1], html.escape(line), html.escape(line, quote=False)})
     return sorted(forms, key=len, reverse=True)
+
+
+def _join_streams(outputs: list) -> list:
+    joined = []
+    for out in outputs:
+        if (out.get("output_type") == "stream" and joined and joined[-1].get("output_type") == "stream"
+                and joined[-1].get("name") == out.get("name")):
+            joined[-1]["text"] = joined[-1].get("text", "") + out.get("text", "")
+        else:
+            joined.append(out)
+    return joined
 
 
 def _scrub(out, hidden: list[str]) -> None:
