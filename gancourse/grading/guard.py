@@ -27,6 +27,7 @@ This module imports torch and IPython only when the grader calls it inside a ker
 """
 from __future__ import annotations
 
+import os
 import sys
 
 __all__ = ["snapshot", "report", "TAG"]
@@ -155,6 +156,16 @@ def _lists(shell) -> dict:
     return out
 
 
+def _torch_wrapper(new, old) -> bool:
+    """torch's own wrapping of one of its functions (importing ``torch._dynamo`` replaces
+    ``torch.manual_seed`` by a wrapper of it defined in ``torch/_compile.py``)."""
+    import torch
+
+    code = getattr(new, "__code__", None)
+    folder = os.path.dirname(torch.__file__) + os.sep
+    return getattr(new, "__wrapped__", None) is old and code is not None and code.co_filename.startswith(folder)
+
+
 def _from_notebook(thread) -> bool:
     """A thread running code defined in the notebook (a library's helper threads are not)."""
     parts = [thread, getattr(thread, "_target", None), getattr(thread, "function", None)]
@@ -220,7 +231,8 @@ def differences(names: list[str] | None = None) -> list[str]:
         for key, value in before.items():
             if key not in now:
                 found.append(f"{modname}.{key} was deleted")
-            elif now[key] is not value and not (modname == "builtins" and key in _KERNEL_BUILTINS):
+            elif now[key] is not value and not (modname == "builtins" and key in _KERNEL_BUILTINS) \
+                    and not _torch_wrapper(now[key], value):
                 found.append(f"{modname}.{key} was replaced")
         for key in now.keys() - before.keys():
             value = now[key]
