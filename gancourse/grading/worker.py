@@ -221,7 +221,9 @@ def _preprocessors():
     return GradingExecute, StderrIsNotFailure, FeedbackHidesTests
 
 
-HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+# nbgrader's markers, built at run time: the package is visible to graded code, and a search
+# of its files for the marker must find only real hidden tests (tests/test_grading.py does one).
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN " + "HIDDEN TESTS", "### END " + "HIDDEN TESTS"
 
 
 def _hidden_lines(nb) -> list[str]:
