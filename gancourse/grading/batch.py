@@ -141,7 +141,7 @@ def _read(sub: Submission, catalogue: dict) -> dict | None:
     if sub.status != "not graded: not processed":
         return None
     try:
-        fd = os.open(sub.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        fd = os.open(sub.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
         with os.fdopen(fd, "rb") as f:
             raw = f.read(MAX_FILE_BYTES + 1)
         if len(raw) > MAX_FILE_BYTES:

@@ -14,9 +14,11 @@ Two layers, both Linux-only:
    and the ``gancourse`` package, all read-only, plus an empty size-limited ``/tmp``;
    ``pivot_root`` makes that the kernel's whole filesystem. The gradebook, the nbgrader
    course folder, the solutions, the hidden tests and the other submissions are not
-   in it. Then it drops to user ``nobody`` (or, inside a user namespace, drops every
-   capability, so the mounts cannot be undone), sets resource limits (address space,
-   file size, core dumps) and installs an audit hook that refuses non-loopback sockets.
+   in it. Then it drops to the job's own user (``nobody`` without per-job isolation;
+   inside a user namespace it drops every capability instead, so the mounts cannot be
+   undone), sets resource limits (address space, file size, core dumps, processes of that
+   user, CPU time per process), makes ``exit()``/``quit()`` end only the current cell, and
+   installs an audit hook that refuses non-loopback sockets.
 
 With ``sandbox=False`` (``--no-sandbox``) only the resource limits, the socket audit
 hook and a private working folder remain: student code can then read any file the
