@@ -239,7 +239,8 @@ def _hidden_lines(nb) -> list[str]:
             lines.update(x.strip() for x in block.splitlines() if len(x.strip()) >= 6)
     forms = set()
     for line in lines:
-        forms.update({line, repr(line)[1:-1], json.dumps(line)[1:-1], html.escape(line), html.escape(line, quote=False)})
+        forms.update({line, repr(line)[1:-1], json.dumps(line)[1:-1], html.escape(line),
+                      html.escape(line, quote=False)})
     return sorted(forms, key=len, reverse=True)
 
 
