@@ -186,18 +186,23 @@ def hostile_cases(tmp: Path, submissions: Path, port: int, address: str) -> dict
                           None),
         "flood.ipynb": (flood, "graded", full),
         "memory.ipynb": (memory, "graded", {**full, Q2: 0.0}),
-        "helpers.ipynb": (helpers, "graded", {**full, Q1: 0.0}),
+        "helpers.ipynb": (helpers, f"not graded: tampering: before cell {_index(helpers, Q1)} ({Q1}), ", None),
         "leak.ipynb": (leak_probe(tmp / "work", submissions), "graded", full),
         "network.ipynb": (net_probe(port, address), "graded", full),
         "empty_exercise.ipynb": (load(EXERCISES / f"{LOSSES}.ipynb"), "graded", zero),
     }
 
 
+# Without root there is no per-submission isolation, and grading several notebooks at once
+# must be allowed explicitly (the tests grade a few at a time).
+SHARED = () if os.geteuid() == 0 else ("--shared-limits",)
+
+
 def grade(submissions: Path, out: Path, *extra: str, timeout: float = 900) -> tuple[dict, float, str]:
     """Run the grading command; return ({file: row}, seconds, output)."""
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "gancourse.grading", "grade", str(submissions), "--out", str(out),
-                           "--cell-timeout", str(CELL_TIMEOUT), *extra],
+                           "--cell-timeout", str(CELL_TIMEOUT), *extra, *SHARED],
                           capture_output=True, text=True, timeout=timeout, cwd=str(out.parent))
     seconds = time.perf_counter() - t0
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

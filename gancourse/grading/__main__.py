@@ -34,6 +34,7 @@ def _require_nbgrader() -> None:
 def main(argv: list[str] | None = None) -> int:
     _require_nbgrader()
     from .batch import GradeOptions
+    from .isolation import Budget
     from .worker import skip_slow_imports
 
     skip_slow_imports()
@@ -50,17 +51,30 @@ def main(argv: list[str] | None = None) -> int:
 Grade every notebook under SUBMISSIONS with nbgrader's autograde, each in its own sandboxed
 process, and write a CSV gradebook and HTML feedback (one page per notebook).
 
-Layouts: SUBMISSIONS/<student>.ipynb, or SUBMISSIONS/<student>/<any name>.ipynb (any depth).
-The exercise is recognised from the notebook's content (nbgrader grade ids, cell ids,
-metadata), so renamed files grade like the originals. status is "graded" or
-"not graded: <reason>"; a notebook that is not graded has empty score cells, never zeros.
-See book/instructors.md.""")
+Layouts: SUBMISSIONS/<student>.ipynb, or SUBMISSIONS/<student>/<any name>.ipynb (any depth);
+symbolic links are not followed. The exercise is recognised from the notebook's content
+(nbgrader grade ids, cell ids, metadata), so renamed files grade like the originals. status
+is "graded" or "not graded: <reason>"; a notebook that is not graded has empty score cells,
+never zeros. Each submission gets its own process, memory and CPU-time budget (a cgroup as
+root; see --isolation). See book/instructors.md.""")
     g.add_argument("submissions", type=Path)
     g.add_argument("--out", type=Path, default=Path("gradebook.csv"), help="the CSV gradebook to write")
     g.add_argument("--feedback", type=Path, help="HTML feedback folder (default: <out stem>-feedback/)")
     g.add_argument("--source", help="nbgrader source notebooks (default: the repository's solutions/)")
-    g.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+    g.add_argument("--jobs", "--parallel", type=int, default=os.cpu_count() or 1,
                    help="submissions graded at once (default: the number of cores, %(default)s)")
+    g.add_argument("--isolation", choices=("auto", "cgroup", "uid", "none"), default="auto",
+                   help="per-submission budgets: a cgroup per job, a user per concurrent job, or none "
+                        "(default: the best this machine offers; cgroups and users need root)")
+    g.add_argument("--shared-limits", action="store_true",
+                   help="allow --jobs > 1 without per-submission isolation (one notebook can then make "
+                        "others fail by holding processes or memory)")
+    g.add_argument("--job-memory-mb", type=int, default=Budget.memory_mb,
+                   help="resident memory of one submission, all its processes together (default: %(default)s)")
+    g.add_argument("--job-cpu-seconds", type=int, default=Budget.cpu_seconds,
+                   help="CPU time of one submission, all its processes together (default: %(default)s)")
+    g.add_argument("--job-processes", type=int, default=Budget.pids,
+                   help="processes and threads of one submission (default: %(default)s)")
     g.add_argument("--cell-timeout", type=int, default=GradeOptions.cell_timeout,
                    help="seconds one cell may run (default: %(default)s)")
     g.add_argument("--time-limit", type=int, default=GradeOptions.time_limit,
@@ -100,7 +114,7 @@ See book/instructors.md.""")
 
     if not args.submissions.is_dir():
         sys.exit(f"{args.submissions} is not a folder")
-    for name in ("jobs", "cell_timeout", "time_limit"):
+    for name in ("jobs", "cell_timeout", "time_limit", "job_memory_mb", "job_cpu_seconds", "job_processes"):
         if getattr(args, name) < 1:
             sys.exit(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
     if args.memory_mb < 0:
@@ -113,13 +127,18 @@ See book/instructors.md.""")
                         feedback=(args.feedback or out.with_name(out.stem + "-feedback")).resolve(),
                         jobs=args.jobs, cell_timeout=args.cell_timeout, time_limit=args.time_limit,
                         memory_mb=args.memory_mb, sandbox=not args.no_sandbox,
-                        workdir=args.workdir.resolve() if args.workdir else None)
+                        workdir=args.workdir.resolve() if args.workdir else None,
+                        isolation=args.isolation, shared_limits=args.shared_limits,
+                        budget=Budget(pids=args.job_processes, memory_mb=args.job_memory_mb,
+                                      cpu_seconds=args.job_cpu_seconds))
     try:
         grade_folder(args.submissions.resolve(), opts)
     except sandbox.SandboxError as err:
         sys.exit(f"the grading sandbox does not work on this machine:\n  {err}\nFix that (Linux, util-linux "
                  "`unshare`, root or unprivileged user namespaces), or pass --no-sandbox to grade without "
                  "isolation.")
+    except RuntimeError as err:  # no per-submission isolation, and several jobs
+        sys.exit(f"not grading: {err}")
     return 0
 
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["Assignment", "load_catalogue", "question_ids", "default_source_dir", "build_course", "generate",
-           "release_notebook", "identify", "repair", "review_flags", "EXERCISE_KEY", "save_notebook"]
+           "release_notebook", "identify", "repair", "review", "EXERCISE_KEY", "save_notebook"]
 
 EXERCISE_KEY = "gancourse_exercise"
 ANSWER_TAGS = ("uses-answers",)  # source cells that need the answers to run: tagged raises-exception
@@ -251,12 +251,30 @@ def identify(nb: dict, filename: str, catalogue: dict[str, Assignment]) -> tuple
 
 
 # ------------------------------------------------------------------------ repair
-def repair(nb: dict, release: dict, source: dict | None = None) -> tuple[dict, list[str]]:
-    """Make the nbgrader metadata of a submission match its released exercise.
+# Tags that change nothing in grading (nbgrader lets every cell raise); others steer it.
+_NEUTRAL_TAGS = {RAISES}
 
-    - a known grade id keeps its cell, with the released nbgrader metadata (type,
-      points, lock) so that a student cannot re-weight or unlock a test;
-    - a cell that lost its metadata but kept its cell id gets it back;
+
+def _steering(meta: dict) -> tuple:
+    """The parts of a cell's metadata that decide how it is graded."""
+    tags = meta.get("tags") or []
+    tags = tags if isinstance(tags, list) else [str(tags)]
+    grading = meta.get("nbgrader") or {}
+    grading = {k: grading.get(k) for k in ("grade", "solution", "locked", "points", "task", "grade_id")} \
+        if isinstance(grading, dict) else grading
+    return (sorted({str(t) for t in tags} - _NEUTRAL_TAGS), json.dumps(grading, sort_keys=True, default=str))
+
+
+def repair(nb: dict, release: dict, source: dict | None = None) -> tuple[dict, list[str]]:
+    """Make a submission's metadata the released exercise's: student metadata never
+    steers grading.
+
+    - the notebook's metadata (kernel, language) is the exercise's;
+    - a cell of the exercise, recognised by its grade id or else its cell id, gets the
+      exercise's metadata (nbgrader type, points, lock flag and tags): a student cannot
+      re-weight, unlock, untag or skip a test. A change is noted;
+    - the student's own cells lose their tags and nbgrader metadata (noted when a tag
+      or nbgrader metadata was there), so no tag of theirs skips or grades a cell;
     - duplicate or unknown grade ids lose their nbgrader metadata;
     - a test cell that is missing is inserted after the nearest earlier exercise cell
       (at the end when none is left).
@@ -266,6 +284,11 @@ def repair(nb: dict, release: dict, source: dict | None = None) -> tuple[dict, l
     """
     nb = copy.deepcopy(nb)
     notes = []
+    meta_before = nb.get("metadata") or {}
+    nb["metadata"] = copy.deepcopy(release.get("metadata", {}))
+    for key in ("kernelspec", "language_info"):
+        if (meta_before.get(key) or {}).get("name") not in (None, (nb["metadata"].get(key) or {}).get("name")):
+            notes.append(f"the notebook's {key} was changed (the exercise's was used)")
     originals = {}
     for ref_nb in (release, source or {"cells": []}):
         for c in ref_nb["cells"]:
@@ -274,8 +297,11 @@ def repair(nb: dict, release: dict, source: dict | None = None) -> tuple[dict, l
     released = [c for c in release["cells"] if "grade_id" in _nbgrader(c)]
     by_gid = {_nbgrader(c)["grade_id"]: c for c in released}
     by_cid = {c.get("id"): c for c in released if c.get("id")}
-    seen = set()
+    any_cid = {c.get("id"): c for c in release["cells"] if c.get("id") and "grade_id" not in _nbgrader(c)}
+    seen, seen_cid = set(), set()
     for cell in nb["cells"]:
+        if not isinstance(cell.get("metadata"), dict):
+            cell["metadata"] = {}
         gid = _nbgrader(cell).get("grade_id")
         if gid is None and cell.get("id") in by_cid:
             gid = _nbgrader(by_cid[cell["id"]])["grade_id"]
@@ -284,15 +310,31 @@ def repair(nb: dict, release: dict, source: dict | None = None) -> tuple[dict, l
         ref = by_gid.get(gid)
         if gid is not None and ref is not None and gid not in seen:
             seen.add(gid)
-            cell.setdefault("metadata", {})["nbgrader"] = copy.deepcopy(_nbgrader(ref))
+            if _steering(cell["metadata"]) != _steering(ref["metadata"]) and _nbgrader(cell):
+                notes.append(f"{gid}: its grading metadata or tags were changed (the exercise's were used)")
+            cell["metadata"] = copy.deepcopy(ref["metadata"])
             if cell["cell_type"] != ref["cell_type"]:
                 _set_type(cell, ref["cell_type"])
             if _nbgrader(ref).get("locked") and _source(cell).strip() not in originals[gid]:
                 notes.append(f"{gid}: the test cell was edited (the original was restored)")
-        elif "nbgrader" in cell.get("metadata", {}):
+            continue
+        if "nbgrader" in cell["metadata"]:
             del cell["metadata"]["nbgrader"]
             if gid is not None:
                 notes.append(f"{gid}: a duplicate or unknown nbgrader cell lost its grading metadata")
+        cid = cell.get("id")
+        if cid in any_cid and cid not in seen_cid:
+            seen_cid.add(cid)
+            ref_meta = any_cid[cid]["metadata"]
+            if _steering(cell["metadata"]) != _steering(ref_meta):
+                notes.append(f"cell {cid}: its tags were changed (the exercise's were used)")
+            cell["metadata"] = copy.deepcopy(ref_meta)
+        else:
+            steering = _steering(cell["metadata"])[0]
+            if steering:
+                notes.append(f"cell {cid or '(no id)'}: the student's cell carried the tag(s) "
+                             f"{', '.join(steering)} (removed)")
+            cell["metadata"].pop("tags", None)
     # insert missing test cells
     order = [_nbgrader(c)["grade_id"] for c in released]
     for i, gid in enumerate(order):
@@ -341,35 +383,179 @@ def _set_type(cell: dict, cell_type: str) -> None:
         cell.pop("execution_count", None)
 
 
-# ----------------------------------------------------------------- review flags
-_SUSPICIOUS = [
-    (re.compile(r"\bget_ipython\b|^\s*%", re.M), "uses get_ipython or a magic (IPython hooks can rewrite test cells)"),
-    (re.compile(r"\bsys\.(settrace|setprofile|modules)\b|\bthreading\.settrace\b"), "uses sys.settrace/setprofile/modules"),
-    (re.compile(r"\b(__builtins__|builtins)\b"), "touches builtins"),
-    (re.compile(r"\bimportlib\b|\breload\s*\("), "uses importlib"),
-    (re.compile(r"\bgancourse\.grading\b|\bchecks\.\w+\s*=[^=]"), "touches the test helpers"),
-    (re.compile(r"^\s*(torch|F|nn|np|numpy|math|gancourse|L|losses|models|checks)(\.\w+)+\s*=[^=]", re.M),
-     "assigns to a library attribute (monkeypatching)"),
-    (re.compile(r"\bsetattr\s*\("), "calls setattr"),
-    (re.compile(r"\bctypes\b|\bos\._exit\b|\bsignal\.signal\b"), "uses ctypes, os._exit or signal handlers"),
+# ------------------------------------------------------------------------ review
+# Names the test cells use that a notebook must not rebind to something else.
+TEST_NAMES = {"torch": "torch", "math": "math", "F": "torch.nn.functional", "nn": "torch.nn", "np": "numpy",
+              "checks": "gancourse.grading.checks", "importlib": "importlib"}
+_MODULE_LABELS = [
+    (("builtins", "__builtins__"), "touches builtins"),
+    (("importlib", "imp"), "uses importlib"),
+    (("gancourse.grading",), "touches the test helpers (gancourse.grading)"),
+    (("inspect", "traceback", "linecache", "dis"), "inspects frames or source (inspect, traceback, linecache)"),
+    (("gc", "ctypes", "cffi", "signal", "atexit", "weakref"), "uses gc, ctypes, signal, atexit or weakref"),
+    (("threading", "_thread", "subprocess", "multiprocessing", "concurrent", "pty", "asyncio"),
+     "starts threads or processes"),
 ]
+_CALL_LABELS = {
+    "eval": "runs code from strings (eval, exec, compile, __import__)", "exec": None, "compile": None,
+    "__import__": None, "setattr": "calls setattr or delattr", "delattr": None,
+    "getattr": "calls getattr with a computed name", "globals": "reads globals(), locals() or vars()",
+    "locals": None, "vars": None, "get_ipython": "uses get_ipython or IPython magics",
+    "breakpoint": "uses breakpoint",
+}
+_ATTR_LABELS = {
+    "settrace": "sets a trace or profile function", "setprofile": None, "_getframe": "inspects frames or source "
+    "(inspect, traceback, linecache)", "f_back": None, "f_globals": None, "f_locals": None, "tb_frame": None,
+    "f_code": None, "gi_frame": None, "cr_frame": None,
+    "modules": "touches sys.modules, sys.meta_path or sys.path_hooks", "meta_path": None, "path_hooks": None,
+    "path_importer_cache": None, "excepthook": "replaces sys.excepthook or displayhook", "displayhook": None,
+    "_exit": "calls os._exit, os.kill, os.fork or os.system", "kill": None, "fork": None, "system": None,
+    "killpg": None, "execv": None, "execve": None, "spawnv": None, "popen": None,
+    "__dict__": "reaches into objects (__dict__, __class__, __code__, __globals__, __subclasses__ ...)",
+    "__class__": None, "__code__": None, "__globals__": None, "__subclasses__": None, "__bases__": None,
+    "__mro__": None, "__setattr__": None, "__getattribute__": None, "__builtins__": None, "__closure__": None,
+    "__defaults__": None, "__kwdefaults__": None, "__loader__": None, "__spec__": None, "__file__": None,
+    "__init_subclass__": None, "__func__": None, "__self__": None,
+    "input_transformers_cleanup": "changes IPython's input or AST transformers, events or exception handlers",
+    "input_transformers_post": None, "ast_transformers": None, "events": None, "set_custom_exc": None,
+    "register_magic_function": None, "input_transformer_manager": None, "showtraceback": None,
+    "_showtraceback": None, "run_cell": None, "CustomTB": None, "custom_exceptions": None,
+    "In": "reads IPython's input history (In, _ih, history_manager)", "_ih": None, "history_manager": None,
+    "_torch_function": "changes torch dispatch (modes, __torch_function__)", "__torch_function__": None,
+    "__torch_dispatch__": None, "TorchFunctionMode": None, "TorchDispatchMode": None,
+}
+# Names that mean the same as the attributes above when they appear on their own.
+_NAME_LABELS = {"In", "_ih", "Out", "_oh", "TorchFunctionMode", "TorchDispatchMode", "_getframe", "settrace",
+                "setprofile"}
+for _table in (_CALL_LABELS, _ATTR_LABELS):
+    _last = None
+    for _k, _v in _table.items():
+        _table[_k] = _last = _v or _last
 
 
-def review_flags(nb: dict, release: dict) -> list[str]:
-    """Constructs in a student's own code that could tamper with in-process tests.
+def _code_of(src: str) -> str:
+    """A cell's source as Python, IPython's magics and shell escapes turned into calls."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
 
-    Cells identical to a cell of the released exercise are not the student's and are
-    skipped. Grading does not depend on these flags; they tell the instructor which
-    notebooks to read.
+        return TransformerManager().transform_cell(src)
+    except Exception:
+        return src
+
+
+def _imported_names(tree) -> set:
+    import ast
+
+    return {alias.asname or alias.name.split(".")[0] for node in ast.walk(tree)
+            if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+
+
+def _review_tree(tree, label_at, imported: set) -> None:
+    """Walk one cell's AST, calling ``label_at(label, node)`` for every construct found.
+    ``imported``: names the notebook binds by import (in any cell)."""
+    import ast
+
+    tainted = set(imported) | set(TEST_NAMES)  # names of modules, and what is reached from them
+
+    def root(node):
+        while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+            node = node.func if isinstance(node, ast.Call) else node.value
+        return node.id if isinstance(node, ast.Name) else None
+
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            module = node.module if isinstance(node, ast.ImportFrom) else None
+            for alias in node.names:
+                full = f"{module}.{alias.name}" if module else alias.name
+                bound = alias.asname or alias.name.split(".")[0]
+                tainted.add(bound)
+                for prefixes, label in _MODULE_LABELS:
+                    if any(full == p or full.startswith(p + ".") or (module or "").startswith(p) for p in prefixes):
+                        label_at(label, node)
+                if alias.name in _NAME_LABELS:
+                    label_at(_ATTR_LABELS[alias.name], node)
+                expected = TEST_NAMES.get(bound)
+                if expected and (module is None and (alias.asname and alias.name != expected)):
+                    label_at("rebinds a name the tests use (torch, math, F, checks ...)", node)
+                elif expected and module is not None and f"{module}.{alias.name}" != expected:
+                    label_at("rebinds a name the tests use (torch, math, F, checks ...)", node)
+    changed = True
+    while changed:  # aliases: T = torch.Tensor
+        changed = False
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and root(node.value) in tainted:
+                for target in node.targets:
+                    if isinstance(target, ast.Name) and target.id not in tainted:
+                        tainted.add(target.id)
+                        changed = True
+    for node in ast.walk(tree):
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        elif isinstance(node, ast.Delete):
+            targets = node.targets
+        for target in targets:
+            for t in (target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target]):
+                if isinstance(t, (ast.Attribute, ast.Subscript)) and root(t) in tainted:
+                    label_at("assigns to an attribute of an imported module or class (monkeypatching)", t)
+                elif isinstance(t, ast.Name) and t.id in TEST_NAMES and not isinstance(node, ast.Delete):
+                    label_at("rebinds a name the tests use (torch, math, F, checks ...)", t)
+                elif isinstance(t, ast.Name) and t.id in TEST_NAMES:
+                    label_at("rebinds a name the tests use (torch, math, F, checks ...)", t)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name in TEST_NAMES:
+            label_at("rebinds a name the tests use (torch, math, F, checks ...)", node)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _CALL_LABELS:
+            if node.func.id != "getattr" or (len(node.args) > 1 and not isinstance(node.args[1], ast.Constant)):
+                label_at(_CALL_LABELS[node.func.id], node)
+        elif isinstance(node, ast.Name) and node.id in ("get_ipython", "__builtins__"):
+            label_at(_CALL_LABELS["get_ipython"] if node.id == "get_ipython" else "touches builtins", node)
+        elif isinstance(node, ast.Name) and node.id in _NAME_LABELS:
+            label_at(_ATTR_LABELS[node.id], node)
+        elif isinstance(node, ast.Attribute) and node.attr in _ATTR_LABELS:
+            label_at(_ATTR_LABELS[node.attr], node)
+
+
+def review(nb: dict, release: dict) -> list[str]:
+    """What in a student's own code could tamper with in-process tests, found in the
+    syntax tree of every cell that is not the exercise's (pass the repaired notebook, whose
+    locked cells are the exercise's): one ``review: <what> (cell N,
+    line L: <code>)`` note per kind of construct, with where it first occurs.
+
+    The integrity check (:mod:`gancourse.grading.guard`) decides grades; these notes tell
+    the instructor which notebooks to read, and what to look for.
     """
+    import ast
+
     given = {_source(c).strip() for c in release.get("cells", [])}
-    found = {}
+    found: dict = {}
+    imported: set = set()
     for cell in nb.get("cells", []):
-        meta = _nbgrader(cell)
+        if cell.get("cell_type") == "code":
+            try:
+                imported |= _imported_names(ast.parse(_code_of(_source(cell))))
+            except SyntaxError:
+                pass
+    for index, cell in enumerate(nb.get("cells", [])):
         src = _source(cell)
-        if cell.get("cell_type") != "code" or meta.get("locked") or src.strip() in given:
+        if cell.get("cell_type") != "code" or src.strip() in given or not src.strip() or _nbgrader(cell).get("locked"):
+            continue  # the exercise's own cells (a locked cell is restored from the source)
+        code = _code_of(src)
+        lines = code.splitlines()
+
+        def label_at(label, node, index=index, lines=lines):
+            n = getattr(node, "lineno", 1)
+            text = lines[n - 1].strip() if 0 < n <= len(lines) else ""
+            where = f"cell {index}, line {n}: {text[:60]}"
+            entry = found.setdefault(label, [where, 0])
+            entry[1] += 1
+
+        try:
+            tree = ast.parse(code)
+        except SyntaxError as err:
+            label_at(f"code that does not parse ({err.msg})", err)
             continue
-        for pattern, label in _SUSPICIOUS:
-            if pattern.search(src):
-                found.setdefault(label, None)
-    return [f"review: {label}" for label in found]
+        _review_tree(tree, label_at, imported)
+    return [f"review: {label} ({where}{f'; {n - 1} more' if n > 1 else ''})" for label, (where, n) in found.items()]
+

@@ -15,10 +15,19 @@ original. Each submission is graded by nbgrader's autograde in its own process
 :mod:`gancourse.grading.sandbox`, with a wall-clock limit, on all cores at once. The
 gradebook database is created afresh for every run (a private copy per submission).
 
+Symbolic links are never followed (a linked notebook gets a "not graded" row; a linked
+folder is skipped with a warning), so nothing outside SUBMISSIONS_DIR is read.
+
+Each job gets its own process, memory and CPU-time budget
+(:mod:`gancourse.grading.isolation`); without per-job isolation, grading several
+notebooks at once is refused unless ``shared_limits`` is set.
+
 Output: the CSV (one row per notebook: student, assignment, file, status, one column per
-question, total, max_total, notes) and ``<feedback>/<student>/<assignment>.html``.
-A submission that cannot be graded gets ``not graded: <reason>`` and empty score cells,
-never zeros.
+question, total, max_total, notes, feedback; text cells that a spreadsheet would read as
+a formula are prefixed with ``'``) and one feedback page per notebook, named from its
+whole relative path (``bob/old/05_losses.ipynb`` -> ``<feedback>/bob/old/05_losses.html``),
+never overwritten by another. A submission that cannot be graded gets
+``not graded: <reason>`` and empty score cells, never zeros.
 
 This module does not execute student code itself.
 """
@@ -28,6 +37,7 @@ import csv
 import html
 import json
 import os
+import queue
 import re
 import shutil
 import signal
@@ -39,6 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import assignments as A
+from . import isolation as I
 from . import sandbox as S
 
 __all__ = ["GradeOptions", "Submission", "find_submissions", "grade_folder"]
@@ -58,6 +69,9 @@ class GradeOptions:
     max_output_bytes: int = 200_000
     sandbox: bool = True
     workdir: Path | None = None   # keep the per-submission folders here (debugging)
+    isolation: str = "auto"       # per-submission budgets: auto, cgroup, uid or none
+    shared_limits: bool = False   # allow jobs > 1 without per-submission isolation
+    budget: I.Budget = field(default_factory=I.Budget)
 
 
 @dataclass
@@ -73,7 +87,7 @@ class Submission:
     feedback: str = ""
     seconds: float = 0.0          # wall-clock time of its grading process
     cpu: float = 0.0              # CPU time of that process and its children
-    suffix: str = ""  # "-2", "-3" for a student's further notebooks of the same exercise
+    page: str = ""                # the feedback page's path inside the feedback folder
 
 
 def _student_id(name: str) -> str:
@@ -81,32 +95,66 @@ def _student_id(name: str) -> str:
     return sid[:100]
 
 
-def find_submissions(folder: Path) -> list[Submission]:
-    """Every notebook in the accepted layouts, in a stable order."""
+def find_submissions(folder: Path, log=print) -> list[Submission]:
+    """Every notebook in the accepted layouts, in a stable order. Symbolic links are not
+    followed: a linked notebook is listed with a "not graded" status, a linked folder is
+    skipped (with a warning through ``log``)."""
     folder = Path(folder)
     found = []
-    for path in sorted(folder.rglob("*.ipynb")):
-        rel = path.relative_to(folder)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        owner = rel.parts[0] if len(rel.parts) > 1 else path.stem
-        found.append(Submission(path, str(rel), _student_id(owner)))
-    return found
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        here = Path(dirpath)
+        for d in sorted(dirnames):
+            if (here / d).is_symlink() and not d.startswith("."):
+                log(f"warning: {here / d} is a symbolic link to a folder: not followed")
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not (here / d).is_symlink())
+        for name in sorted(filenames):
+            if name.startswith(".") or not name.endswith(".ipynb"):
+                continue
+            path = here / name
+            rel = path.relative_to(folder)
+            owner = rel.parts[0] if len(rel.parts) > 1 else path.stem
+            sub = Submission(path, rel.as_posix(), _student_id(owner))
+            if path.is_symlink() or not path.is_file():
+                sub.status = "not graded: a symbolic link or special file (the grader does not follow links)"
+            found.append(sub)
+    return sorted(found, key=lambda s: s.rel)
+
+
+def _page_names(subs: list[Submission]) -> None:
+    """A feedback page per submission, named from its whole relative path, all distinct."""
+    used: set = set()
+    for s in subs:
+        parts = [_student_id(p) for p in Path(s.rel).with_suffix("").parts]
+        base = "/".join(parts)
+        name, k = f"{base}.html", 1
+        while name.lower() in used:
+            k += 1
+            name = f"{base}-{k}.html"
+        used.add(name.lower())
+        s.page = name
 
 
 def _read(sub: Submission, catalogue: dict) -> dict | None:
     """Parse and identify a submission; set its status when it cannot be graded."""
     import nbformat
 
+    if sub.status != "not graded: not processed":
+        return None
     try:
-        if sub.path.stat().st_size > MAX_FILE_BYTES:
+        fd = os.open(sub.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
             sub.status = f"not graded: the file is larger than {MAX_FILE_BYTES // 2**20} MB"
             return None
-        data = json.loads(sub.path.read_text(encoding="utf-8"))
+        data = json.loads(raw.decode("utf-8"))
         nb = nbformat.reads(json.dumps(data), as_version=4)
         nbformat.validate(nb)
     except UnicodeDecodeError:
         sub.status = "not graded: not a notebook (the file is not UTF-8 text)"
+        return None
+    except OSError as err:
+        sub.status = f"not graded: the file cannot be read ({err.strerror})"
         return None
     except json.JSONDecodeError as err:
         sub.status = f"not graded: not a notebook (invalid JSON: {err.msg} at line {err.lineno})"
@@ -122,18 +170,23 @@ def _read(sub: Submission, catalogue: dict) -> dict | None:
     return nb
 
 
-def _wait(proc: subprocess.Popen, deadline: float, sub: Submission) -> bool:
+def _wait(proc: subprocess.Popen, deadline: float, sub: Submission, job: I.Job, cpu_budget: float) -> str:
     """Wait for the grading process until ``deadline``; record its CPU time (it and every
-    process it waited for: nbgrader and the kernel). False when it had to be killed."""
+    process it waited for: nbgrader and the kernel, or the whole cgroup). "" when it
+    finished, else why it was killed ("time", "cpu")."""
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             proc.returncode = os.waitstatus_to_exitcode(status)
-            sub.cpu = usage.ru_utime + usage.ru_stime
-            return True
-        if time.perf_counter() > deadline:
+            sub.cpu = job.cpu_seconds() or usage.ru_utime + usage.ru_stime
+            return ""
+        used = job.cpu_seconds()
+        over = "cpu" if used is not None and used > cpu_budget else "time" if time.perf_counter() > deadline else ""
+        if over:
+            job.kill()
             _kill_tree(proc)
-            return False
+            sub.cpu = job.cpu_seconds() or 0.0
+            return over
         time.sleep(0.05)
 
 
@@ -158,7 +211,7 @@ def _kill_tree(proc: subprocess.Popen) -> None:
 
 
 def _run_job(sub: Submission, nb: dict, release: dict, template: Path, opts: GradeOptions,
-             workdir: Path, index: int, hidden: list[str]) -> None:
+             workdir: Path, index: int, hidden: list[str], isolation: I.Isolation, slots: queue.Queue) -> None:
     aid, sid = sub.assignment, sub.student
     job_dir = workdir / f"job{index:04d}"
     course = job_dir / "course"
@@ -167,44 +220,68 @@ def _run_job(sub: Submission, nb: dict, release: dict, template: Path, opts: Gra
     shutil.copy(template / "gradebook.db", course / "gradebook.db")
     source = json.loads((template / "source" / aid / f"{aid}.ipynb").read_text())
     repaired, notes = A.repair(nb, release, source)
-    sub.notes += notes + A.review_flags(nb, release)
+    sub.notes += notes + A.review(repaired, release)
     target = course / "submitted" / sid / aid
     target.mkdir(parents=True)
     A.save_notebook(repaired, target / f"{aid}.ipynb")
-    kcfg = S.kernel_config(job_dir / "kroot", opts.memory_mb, opts.sandbox,
-                           hidden=hidden if opts.sandbox else None, nproc=128 * (opts.jobs + 1))
-    (job_dir / "kernel-config.json").write_text(json.dumps(kcfg))
-    job = {"course": str(course), "assignment": aid, "student": sid,
-           "cell_timeout": opts.cell_timeout, "memory_mb": opts.memory_mb,
-           "max_output_bytes": opts.max_output_bytes, "isolated": opts.sandbox,
-           "kernel_config": str(job_dir / "kernel-config.json"),
-           "jupyter_path": str(job_dir / "jupyter"), "runtime_dir": str(job_dir / "runtime"),
-           "result": str(job_dir / "result.json"),
-           "trusted_markdown": [A.source_text(c).strip() for c in release["cells"] if c["cell_type"] == "markdown"]}
-    (job_dir / "job.json").write_text(json.dumps(job))
-    cmd = S.python_module_command("gancourse.grading.worker", str(job_dir / "job.json"))
-    if opts.sandbox:
-        cmd = S.isolate_command(cmd)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_", "JPY_"))}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    t0 = time.perf_counter()
-    with open(job_dir / "worker.log", "wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                cwd=str(job_dir), env=env, start_new_session=True)
-        finished = _wait(proc, t0 + opts.time_limit, sub)
-    sub.seconds = time.perf_counter() - t0
-    if not finished:
+    slot = slots.get()
+    job = None
+    try:
+        job = isolation.job(slot, opts.budget)
+        kcfg = S.kernel_config(job_dir / "kroot", opts.memory_mb, opts.sandbox,
+                               hidden=hidden if opts.sandbox else None, **job.kernel_limits(opts.jobs))
+        (job_dir / "kernel-config.json").write_text(json.dumps(kcfg))
+        spec = {"course": str(course), "assignment": aid, "student": sid,
+                "cell_timeout": opts.cell_timeout, "memory_mb": opts.memory_mb,
+                "max_output_bytes": opts.max_output_bytes, "isolated": opts.sandbox,
+                "kernel_config": str(job_dir / "kernel-config.json"),
+                "jupyter_path": str(job_dir / "jupyter"), "runtime_dir": str(job_dir / "runtime"),
+                "result": str(job_dir / "result.json"), "tests": A.question_ids(source),
+                "trusted_markdown": [A.source_text(c).strip() for c in release["cells"]
+                                     if c["cell_type"] == "markdown"]}
+        (job_dir / "job.json").write_text(json.dumps(spec))
+        cmd = S.python_module_command("gancourse.grading.worker", str(job_dir / "job.json"))
+        if opts.sandbox:
+            cmd = S.isolate_command(cmd)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_", "JPY_"))}
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        cmd = job.wrap(cmd, env)
+        t0 = time.perf_counter()
+        with open(job_dir / "worker.log", "wb") as log:
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    cwd=str(job_dir), env=env, start_new_session=True)
+            killed = _wait(proc, t0 + opts.time_limit, sub, job, opts.budget.cpu_seconds)
+        sub.seconds = time.perf_counter() - t0
+        oom = job.oom_kills()
+    finally:
+        if job is not None:
+            job.remove()
+        slots.put(slot)
+    if killed == "time":
         sub.status = f"not graded: the time limit of {opts.time_limit} s for one submission was exceeded"
         return
+    if killed == "cpu":
+        sub.status = (f"not graded: the submission used more than its {opts.budget.cpu_seconds} s of CPU time "
+                      "(its processes were killed)")
+        return
     result_file = job_dir / "result.json"
+    over_memory = (f"the submission went over its memory budget of {opts.budget.memory_mb} MB "
+                   f"({oom} process{'es' if oom > 1 else ''} killed)")
+    if proc.returncode == 97 and not result_file.is_file():
+        sub.status = "not graded: grader error: the grading process could not join its cgroups"
+        return
     if not result_file.is_file():
         tail = (job_dir / "worker.log").read_bytes()[-400:].decode("utf-8", "replace").strip()
-        sub.status = f"not graded: the grading process ended without a result (exit {proc.returncode}): {tail}"
+        sub.status = (f"not graded: {over_memory}" if oom else
+                      f"not graded: the grading process ended without a result (exit {proc.returncode}): {tail}")
         return
     result = json.loads(result_file.read_text())
     if result["status"] != "graded":
-        sub.status = f"not graded: {result['reason']}"
+        sub.status = f"not graded: {over_memory}" if oom and "kernel died" in result["reason"] else \
+            f"not graded: {result['reason']}"
         return
+    if oom:
+        sub.notes.append(over_memory)
     sub.status = "graded"
     sub.scores = result["scores"]
     unscored = [gid for gid in A.question_ids(source) if gid not in sub.scores]
@@ -212,7 +289,7 @@ def _run_job(sub: Submission, nb: dict, release: dict, template: Path, opts: Gra
         sub.notes.append(f"no score for {', '.join(unscored)}")
     html_file = course / "feedback" / sid / aid / f"{aid}.html"
     if html_file.is_file():
-        dest = opts.feedback / sid / f"{aid}{sub.suffix}.html"
+        dest = opts.feedback / sub.page
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(html_file, dest)
         sub.feedback = str(dest)
@@ -222,8 +299,7 @@ def _run_job(sub: Submission, nb: dict, release: dict, template: Path, opts: Gra
 
 def _fallback_feedback(sub: Submission, feedback: Path) -> None:
     """A short HTML page for a notebook that was not graded."""
-    name = sub.assignment or Path(sub.rel).stem
-    dest = feedback / sub.student / f"{_student_id(name)}{sub.suffix}.html"
+    dest = feedback / sub.page
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Not graded</title></head><body>"
@@ -234,9 +310,22 @@ def _fallback_feedback(sub: Submission, feedback: Path) -> None:
 
 
 def grade_folder(folder: Path, opts: GradeOptions, log=print) -> list[Submission]:
-    """Grade every submission in ``folder``; write the CSV and the feedback; return the rows."""
+    """Grade every submission in ``folder``; write the CSV and the feedback; return the rows.
+
+    Raises :class:`~gancourse.grading.sandbox.SandboxError` when the sandbox does not work,
+    and ``RuntimeError`` when ``opts.jobs > 1`` without per-submission isolation and without
+    ``opts.shared_limits``.
+    """
+    isolation = I.choose(opts.isolation)
+    if not isolation.per_job and opts.jobs > 1 and not opts.shared_limits:
+        raise RuntimeError(f"per-submission isolation is not available ({isolation.why}). With --jobs "
+                           f"{opts.jobs} one notebook that holds many processes or much memory could make "
+                           "others fail. Grade as root, or with --jobs 1, or accept the risk with --shared-limits.")
+    if not isolation.per_job:
+        log(f"warning: no per-submission isolation: {isolation.why}")
     catalogue = A.load_catalogue(opts.source)
-    subs = find_submissions(folder)
+    subs = find_submissions(folder, log)
+    _page_names(subs)
     notebooks = {id(s): _read(s, catalogue) for s in subs}
     todo = [s for s in subs if notebooks[id(s)] is not None]
     seen: dict = {}
@@ -244,7 +333,6 @@ def grade_folder(folder: Path, opts: GradeOptions, log=print) -> list[Submission
         key = (s.student, s.assignment)
         seen[key] = seen.get(key, 0) + 1
         if seen[key] > 1:
-            s.suffix = f"-{seen[key]}"
             s.notes.append("more than one notebook of this student for this exercise")
     t0 = time.perf_counter()
     checker = ThreadPoolExecutor(max_workers=1)
@@ -258,20 +346,24 @@ def grade_folder(folder: Path, opts: GradeOptions, log=print) -> list[Submission
         releases = {}
         if ids:
             A.build_course(opts.source, template, ids)
-            releases = {aid: json.loads((template / "release" / aid / f"{aid}.ipynb").read_text())
-                        for aid in ids}
+            releases = {aid: A.release_notebook(json.loads((template / "release" / aid / f"{aid}.ipynb").read_text()),
+                                                aid) for aid in ids}
         if probe is not None:
             ok, why = probe.result()
             if not ok:
                 raise S.SandboxError(why)
         hidden = [str(p) for p in (workdir, opts.source, folder, opts.feedback)]
+        slots: queue.Queue = queue.Queue()
+        for slot in range(max(1, opts.jobs)):
+            slots.put(slot)
         with ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
             futures = [pool.submit(_guarded, s, notebooks[id(s)], releases[s.assignment], template, opts,
-                                   workdir, i, hidden) for i, s in enumerate(todo)]
+                                   workdir, i, hidden, isolation, slots) for i, s in enumerate(todo)]
             for f in futures:
                 f.result()
     finally:
         checker.shutdown(wait=True)
+        I.release(isolation)
         if own_tmp:
             shutil.rmtree(workdir, ignore_errors=True)
     for s in subs:
@@ -282,7 +374,7 @@ def grade_folder(folder: Path, opts: GradeOptions, log=print) -> list[Submission
     ran = [s for s in todo if s.cpu]
     cpu = f"; CPU per submission {sum(s.cpu for s in ran) / len(ran):.1f} s" if ran else ""
     log(f"graded {graded} of {len(subs)} notebooks in {time.perf_counter() - t0:.1f} s "
-        f"({opts.jobs} at a time{cpu}); gradebook: {opts.out}; feedback: {opts.feedback}")
+        f"({opts.jobs} at a time, {isolation.describe()}{cpu}); gradebook: {opts.out}; feedback: {opts.feedback}")
     return subs
 
 
@@ -310,9 +402,16 @@ def write_csv(subs: list[Submission], catalogue: dict, out: Path) -> None:
                      for gid in columns]
             total = _num(sum(s.scores.get(g, 0.0) for g in questions)) if graded else ""
             max_total = _num(catalogue[s.assignment].max_score) if graded else ""
-            w.writerow([s.student, s.assignment or "", s.rel, s.status, *cells, total, max_total,
-                        "; ".join(s.notes), os.path.relpath(s.feedback, out.parent) if s.feedback else ""])
+            w.writerow([_text(s.student), _text(s.assignment or ""), _text(s.rel), _text(s.status), *cells, total,
+                        max_total, _text("; ".join(s.notes)),
+                        _text(os.path.relpath(s.feedback, out.parent) if s.feedback else "")])
 
 
 def _num(x: float) -> str:
     return f"{float(x):g}"
+
+
+def _text(value: str) -> str:
+    """A CSV text cell a spreadsheet will not run: one that starts like a formula
+    (``= + - @``, a tab or a carriage return) gets a leading apostrophe."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

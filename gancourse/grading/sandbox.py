@@ -14,9 +14,11 @@ Two layers, both Linux-only:
    and the ``gancourse`` package, all read-only, plus an empty size-limited ``/tmp``;
    ``pivot_root`` makes that the kernel's whole filesystem. The gradebook, the nbgrader
    course folder, the solutions, the hidden tests and the other submissions are not
-   in it. Then it drops to user ``nobody`` (or, inside a user namespace, drops every
-   capability, so the mounts cannot be undone), sets resource limits (address space,
-   file size, core dumps) and installs an audit hook that refuses non-loopback sockets.
+   in it. Then it drops to the job's own user (``nobody`` without per-job isolation;
+   inside a user namespace it drops every capability instead, so the mounts cannot be
+   undone), sets resource limits (address space, file size, core dumps, processes of that
+   user, CPU time per process), makes ``exit()``/``quit()`` end only the current cell, and
+   installs an audit hook that refuses non-loopback sockets.
 
 With ``sandbox=False`` (``--no-sandbox``) only the resource limits, the socket audit
 hook and a private working folder remain: student code can then read any file the
@@ -159,12 +161,15 @@ def _matplotlib_font_cache() -> list[str]:
 
 
 def kernel_config(root: Path, memory_mb: int, sandbox: bool, file_mb: int = 256,
-                  scratch_mb: int = 256, hidden: list[str] | None = None, nproc: int = 0) -> dict:
+                  scratch_mb: int = 256, hidden: list[str] | None = None, nproc: int = 0,
+                  uid: int = NOBODY, cpu_seconds: int = 0) -> dict:
     """The settings the kernel launcher reads (written to a JSON file by the grader).
 
     ``hidden`` lists folders that must not be visible (checked: no exposed folder may
-    contain one of them). ``nproc`` caps the processes and threads of user ``nobody``
-    (all kernels together; it only applies once the kernel is no longer root).
+    contain one of them). ``uid`` is the user the kernel becomes when the grader is real
+    root (one per concurrent job, so that per-user limits are per job). ``nproc`` caps the
+    processes and threads of that user (it only applies once the kernel is no longer root);
+    ``cpu_seconds`` is an ``RLIMIT_CPU`` per process (0: none).
     """
     expose = _python_paths()
     for h in hidden or []:
@@ -174,6 +179,7 @@ def kernel_config(root: Path, memory_mb: int, sandbox: bool, file_mb: int = 256,
                 raise SandboxError(f"cannot hide {h}: it lies inside {p}, which the kernel needs")
     return {"sandbox": sandbox, "root": str(root), "expose": expose, "system": list(SYSTEM_DIRS),
             "memory_mb": memory_mb, "file_mb": file_mb, "scratch_mb": scratch_mb, "nproc": nproc,
+            "uid": int(uid), "cpu_seconds": int(cpu_seconds),
             "font_cache": _matplotlib_font_cache(), "scratch": str(root) + ".scratch"}
 
 
@@ -258,15 +264,16 @@ def _build_root(cfg: dict, connection: bytes) -> None:
     _mount(libc, None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
-def _drop_privileges(libc) -> None:
-    """Become ``nobody`` when real root; otherwise drop every capability. Then no_new_privs."""
+def _drop_privileges(libc, uid: int = NOBODY) -> None:
+    """Become ``uid`` (``nobody`` or the job's own user) when real root; otherwise drop every
+    capability. Then no_new_privs."""
     if os.getuid() == 0 and _real_root():
         for sub in ("home", "work", "ipython", "mpl", "runtime"):
-            os.chown(f"/tmp/{sub}", NOBODY, NOBODY)
+            os.chown(f"/tmp/{sub}", uid, uid)
         os.chmod("/tmp/runtime/kernel.json", 0o644)
         os.setgroups([])
-        os.setgid(NOBODY)
-        os.setuid(NOBODY)
+        os.setgid(uid)
+        os.setuid(uid)
     else:
         cap = 0
         while libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0:
@@ -307,6 +314,8 @@ def _set_limits(cfg: dict) -> None:
         limit(resource.RLIMIT_AS, int(cfg["memory_mb"]) * 2**20)
     limit(resource.RLIMIT_FSIZE, int(cfg["file_mb"]) * 2**20)
     limit(resource.RLIMIT_CORE, 0)
+    if cfg.get("cpu_seconds"):
+        limit(resource.RLIMIT_CPU, int(cfg["cpu_seconds"]))
     if cfg.get("nproc") and os.getuid() != 0:
         limit(resource.RLIMIT_NPROC, int(cfg["nproc"]))
 
@@ -347,9 +356,13 @@ def _kernel_environment(sandbox: bool, scratch: str) -> None:
 def _prepare(cfg: dict, connection_file: str | None) -> str | None:
     """Everything before ipykernel starts; returns the connection file to use."""
     connection = Path(connection_file).read_bytes() if connection_file else b"{}"
+    try:  # the grader protects itself from the out-of-memory killer; the kernel must not
+        Path("/proc/self/oom_score_adj").write_text("0")
+    except OSError:
+        pass
     if cfg["sandbox"]:
         _build_root(cfg, connection)
-        _drop_privileges(_libc())
+        _drop_privileges(_libc(), int(cfg.get("uid", NOBODY)))
         _kernel_environment(True, "/tmp")
         os.chdir("/tmp/work")
         new_file = "/tmp/runtime/kernel.json"
@@ -409,8 +422,34 @@ def main(argv: list[str] | None = None) -> int:
         return _probe(args.probe, cfg)
     from ipykernel.kernelapp import IPKernelApp
 
-    IPKernelApp.launch_instance(["-f", connection_file, *rest])
+    app = IPKernelApp.instance()
+    app.initialize(["-f", connection_file, *rest])
+    _deterministic_exit(app.shell)
+    app.start()
     return 0
+
+
+class _Exit:
+    """``exit()`` and ``quit()`` in a graded kernel: they raise ``SystemExit``, which ends the
+    cell with an error and nothing else (ipykernel's own would shut the kernel down while
+    the grader waits for the reply, a race that ends either way)."""
+
+    def __repr__(self) -> str:
+        return "exit() and quit() end the current cell while grading"
+
+    def __call__(self, *args, **kwargs):
+        raise SystemExit(*args[:1])
+
+
+def _deterministic_exit(shell) -> None:
+    exiter = _Exit()
+    shell.user_ns["exit"] = shell.user_ns["quit"] = exiter
+    shell.user_ns_hidden.update(exit=exiter, quit=exiter)
+
+    def ask_exit():  # %exit, get_ipython().ask_exit()
+        raise SystemExit()
+
+    shell.ask_exit = ask_exit
 
 
 if __name__ == "__main__":
