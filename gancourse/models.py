@@ -131,6 +131,18 @@ class KerasStyleDiscriminator(nn.Module):
 
 
 # ------------------------------------------------------------------- case-study DCGAN
+def _upsample_7_to_28(c_in: int, c_mid: int) -> list[nn.Module]:
+    """The case-study generator's two upsampling blocks: a (c_in, 7, 7) map to a 28x28 image."""
+    return [
+        # 5x5 kernel, stride 2, padding 2, output_padding 1: 7 -> (7-1)*2 - 4 + 5 + 1 = 14
+        nn.ConvTranspose2d(c_in, c_mid, 5, stride=2, padding=2, output_padding=1, bias=False),
+        nn.BatchNorm2d(c_mid),                                             # (B, 64, 14, 14)
+        nn.ReLU(),
+        nn.ConvTranspose2d(c_mid, 1, 5, stride=2, padding=2, output_padding=1),  # (B, 1, 28, 28)
+        nn.Tanh(),                                                         # in (-1, 1); no BN here
+    ]
+
+
 class DCGANGenerator(nn.Module):
     """The MNIST case-study generator.
 
@@ -144,14 +156,7 @@ class DCGANGenerator(nn.Module):
         c1, c2 = 2 * width, width
         self.project = nn.Linear(z_dim, c1 * 7 * 7)                       # (B, 6272)
         self.c1 = c1
-        self.net = nn.Sequential(
-            # 5x5 kernel, stride 2, padding 2, output_padding 1: 7 -> (7-1)*2 - 4 + 5 + 1 = 14
-            nn.ConvTranspose2d(c1, c2, 5, stride=2, padding=2, output_padding=1, bias=False),
-            nn.BatchNorm2d(c2),                                            # (B, 64, 14, 14)
-            nn.ReLU(),
-            nn.ConvTranspose2d(c2, 1, 5, stride=2, padding=2, output_padding=1),  # (B, 1, 28, 28)
-            nn.Tanh(),                                                     # in (-1, 1); no BN here
-        )
+        self.net = nn.Sequential(*_upsample_7_to_28(c1, c2))                # (B, 1, 28, 28)
         if init:
             self.apply(dcgan_init)
 
@@ -189,11 +194,7 @@ class DeepDCGANGenerator(nn.Module):
             nn.ConvTranspose2d(c0, c1, 5, stride=1, padding=2, bias=False),  # (B, 128, 7, 7)
             nn.BatchNorm2d(c1),
             nn.ReLU(),
-            nn.ConvTranspose2d(c1, c2, 5, stride=2, padding=2, output_padding=1, bias=False),
-            nn.BatchNorm2d(c2),                                            # (B, 64, 14, 14)
-            nn.ReLU(),
-            nn.ConvTranspose2d(c2, 1, 5, stride=2, padding=2, output_padding=1),  # (B, 1, 28, 28)
-            nn.Tanh(),                                                     # in (-1, 1); no BN here
+            *_upsample_7_to_28(c1, c2),                                    # (B, 1, 28, 28)
         )
         if init:
             self.apply(dcgan_init)
