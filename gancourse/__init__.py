@@ -11,7 +11,7 @@ no seeding, no matplotlib rcParams, no warning filters, no downloads):
 - :mod:`gancourse.metrics` the course's MNIST classifier, FID, IS, coverage
 - ``gancourse.pretrained(name)`` loads a shipped generator offline
 """
-from . import data, losses, models, train, utils
+from . import data, losses, models, progressive, train, utils  # progressive adds itself to models.MODELS
 from .data import load_mnist, load_fashion_mnist
 from .pretrained import pretrained
 from .train import Trainer, TrainConfig

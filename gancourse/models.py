@@ -19,7 +19,7 @@ __all__ = [
     "dcgan_init", "MLPGenerator", "MLPDiscriminator", "KerasStyleGenerator",
     "KerasStyleDiscriminator", "DCGANGenerator", "DCGANDiscriminator",
     "ConditionalMLPGenerator", "ConditionalMLPDiscriminator",
-    "ConditionalDCGANGenerator", "ConditionalDCGANDiscriminator", "MODELS", "build",
+    "ConditionalDCGANGenerator", "ConditionalDCGANDiscriminator", "MODELS", "build", "register",
 ]
 
 IMG_SHAPE = (1, 28, 28)
@@ -287,8 +287,11 @@ class ConditionalDCGANDiscriminator(nn.Module):
         return self.disc.head(self.features(x, y))                 # (B, 1) logit
 
 
-# The "Beyond DCGAN" models live in modules of their own; neither imports this one.
-from .progressive import ProgressiveDiscriminator, ProgressiveGenerator  # noqa: E402
+# The "Beyond DCGAN" models live in modules of their own. gancourse.stylegan imports nothing
+# of the course, so this module imports it. gancourse.progressive trains its growing networks
+# with gancourse.train, which imports this module: the layers run models -> train ->
+# progressive, so progressive adds its pair to MODELS itself, with register() (importing the
+# gancourse package imports it, so MODELS always holds "progressive").
 from .stylegan import StyleDiscriminator, StyleGenerator  # noqa: E402
 
 MODELS = {
@@ -298,8 +301,21 @@ MODELS = {
     "cmlp": (ConditionalMLPGenerator, ConditionalMLPDiscriminator),
     "cdcgan": (ConditionalDCGANGenerator, ConditionalDCGANDiscriminator),
     "stylegan": (StyleGenerator, StyleDiscriminator),            # gancourse.stylegan
-    "progressive": (ProgressiveGenerator, ProgressiveDiscriminator),  # gancourse.progressive, at 28x28
+    # "progressive": gancourse.progressive registers ProgressiveGenerator and ProgressiveDiscriminator
 }
+
+
+def register(name: str, generator: type, discriminator: type) -> None:
+    """Add a (generator, discriminator) pair to ``MODELS`` under ``name``, for :func:`build`.
+
+    For model modules above this one (``gancourse.progressive``). Registering the same pair
+    again does nothing; another pair under a taken name is an error.
+    """
+    if not all(isinstance(c, type) and issubclass(c, nn.Module) for c in (generator, discriminator)):
+        raise TypeError(f"register({name!r}, ...) needs two nn.Module classes, got {generator!r}, {discriminator!r}")
+    if MODELS.get(name, (generator, discriminator)) != (generator, discriminator):
+        raise ValueError(f"model name {name!r} is taken by {MODELS[name]}")
+    MODELS[name] = (generator, discriminator)
 
 
 def build(name: str, g_kwargs: dict | None = None, d_kwargs: dict | None = None):
