@@ -7,6 +7,7 @@ no seeding, no matplotlib rcParams, no warning filters, no downloads):
 - :mod:`gancourse.models`  MLP, Keras-style, DCGAN and conditional generators/discriminators
 - :mod:`gancourse.losses`  GAN objectives and regularisers on logits
 - :mod:`gancourse.train`   d_step, g_step, Trainer, callbacks, checkpoints
+- :mod:`gancourse.progressive` progressive growing, built on train (adds "progressive" to models.MODELS)
 - :mod:`gancourse.utils`   seeding, device choice, image grids, plot style
 - :mod:`gancourse.metrics` the course's MNIST classifier, FID, IS, coverage
 - ``gancourse.pretrained(name)`` loads a shipped generator offline
