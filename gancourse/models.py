@@ -308,13 +308,18 @@ MODELS = {
 def register(name: str, generator: type, discriminator: type) -> None:
     """Add a (generator, discriminator) pair to ``MODELS`` under ``name``, for :func:`build`.
 
-    For model modules above this one (``gancourse.progressive``). Registering the same pair
-    again does nothing; another pair under a taken name is an error.
+    For model modules above this one (``gancourse.progressive``). Registering the same classes
+    again (also as a reloaded module makes them anew) replaces them; other classes under a
+    taken name are an error.
     """
     if not all(isinstance(c, type) and issubclass(c, nn.Module) for c in (generator, discriminator)):
         raise TypeError(f"register({name!r}, ...) needs two nn.Module classes, got {generator!r}, {discriminator!r}")
-    if MODELS.get(name, (generator, discriminator)) != (generator, discriminator):
-        raise ValueError(f"model name {name!r} is taken by {MODELS[name]}")
+
+    def where(pair):
+        return [f"{c.__module__}.{c.__qualname__}" for c in pair]
+
+    if name in MODELS and where(MODELS[name]) != where((generator, discriminator)):
+        raise ValueError(f"model name {name!r} is taken by {', '.join(where(MODELS[name]))}")
     MODELS[name] = (generator, discriminator)
 
 

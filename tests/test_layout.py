@@ -100,3 +100,16 @@ def test_register_rejects_a_taken_name_and_non_modules():
         models.register("not-a-model", nn.Linear(1, 1), models.MLPDiscriminator)
     assert models.MODELS["dcgan"] == (models.DCGANGenerator, models.DCGANDiscriminator)
     assert "not-a-model" not in models.MODELS
+
+
+def test_reloading_progressive_registers_its_new_classes():
+    """%autoreload and importlib.reload make the classes anew; registering them again is no error.
+    In a fresh interpreter, so that no other test meets the reloaded classes."""
+    import subprocess
+    import sys
+
+    code = ("import importlib\nfrom gancourse import models, progressive\n"
+            "new = importlib.reload(progressive)\n"
+            "assert models.MODELS['progressive'] == (new.ProgressiveGenerator, new.ProgressiveDiscriminator)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
