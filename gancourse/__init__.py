@@ -7,11 +7,12 @@ no seeding, no matplotlib rcParams, no warning filters, no downloads):
 - :mod:`gancourse.models`  MLP, Keras-style, DCGAN and conditional generators/discriminators
 - :mod:`gancourse.losses`  GAN objectives and regularisers on logits
 - :mod:`gancourse.train`   d_step, g_step, Trainer, callbacks, checkpoints
+- :mod:`gancourse.progressive` progressive growing, built on train (adds "progressive" to models.MODELS)
 - :mod:`gancourse.utils`   seeding, device choice, image grids, plot style
 - :mod:`gancourse.metrics` the course's MNIST classifier, FID, IS, coverage
 - ``gancourse.pretrained(name)`` loads a shipped generator offline
 """
-from . import data, losses, models, train, utils
+from . import data, losses, models, progressive, train, utils  # progressive adds itself to models.MODELS
 from .data import load_mnist, load_fashion_mnist
 from .pretrained import pretrained
 from .train import Trainer, TrainConfig

@@ -19,7 +19,7 @@ __all__ = [
     "dcgan_init", "MLPGenerator", "MLPDiscriminator", "KerasStyleGenerator",
     "KerasStyleDiscriminator", "DCGANGenerator", "DCGANDiscriminator", "DeepDCGANGenerator",
     "ConditionalMLPGenerator", "ConditionalMLPDiscriminator",
-    "ConditionalDCGANGenerator", "ConditionalDCGANDiscriminator", "MODELS", "build",
+    "ConditionalDCGANGenerator", "ConditionalDCGANDiscriminator", "MODELS", "build", "register",
 ]
 
 IMG_SHAPE = (1, 28, 28)
@@ -330,8 +330,11 @@ class ConditionalDCGANDiscriminator(nn.Module):
         return self.disc.head(self.features(x, y))                 # (B, 1) logit
 
 
-# The "Beyond DCGAN" models live in modules of their own; neither imports this one.
-from .progressive import ProgressiveDiscriminator, ProgressiveGenerator  # noqa: E402
+# The "Beyond DCGAN" models live in modules of their own. gancourse.stylegan imports nothing
+# of the course, so this module imports it. gancourse.progressive trains its growing networks
+# with gancourse.train, which imports this module: the layers run models -> train ->
+# progressive, so progressive adds its pair to MODELS itself, with register() (importing the
+# gancourse package imports it, so MODELS always holds "progressive").
 from .stylegan import StyleDiscriminator, StyleGenerator  # noqa: E402
 
 MODELS = {
@@ -342,8 +345,26 @@ MODELS = {
     "cmlp": (ConditionalMLPGenerator, ConditionalMLPDiscriminator),
     "cdcgan": (ConditionalDCGANGenerator, ConditionalDCGANDiscriminator),
     "stylegan": (StyleGenerator, StyleDiscriminator),            # gancourse.stylegan
-    "progressive": (ProgressiveGenerator, ProgressiveDiscriminator),  # gancourse.progressive, at 28x28
+    # "progressive": gancourse.progressive registers ProgressiveGenerator and ProgressiveDiscriminator
 }
+
+
+def register(name: str, generator: type, discriminator: type) -> None:
+    """Add a (generator, discriminator) pair to ``MODELS`` under ``name``, for :func:`build`.
+
+    For model modules above this one (``gancourse.progressive``). Registering the same classes
+    again (also as a reloaded module makes them anew) replaces them; other classes under a
+    taken name are an error.
+    """
+    if not all(isinstance(c, type) and issubclass(c, nn.Module) for c in (generator, discriminator)):
+        raise TypeError(f"register({name!r}, ...) needs two nn.Module classes, got {generator!r}, {discriminator!r}")
+
+    def where(pair):
+        return [f"{c.__module__}.{c.__qualname__}" for c in pair]
+
+    if name in MODELS and where(MODELS[name]) != where((generator, discriminator)):
+        raise ValueError(f"model name {name!r} is taken by {', '.join(where(MODELS[name]))}")
+    MODELS[name] = (generator, discriminator)
 
 
 def build(name: str, g_kwargs: dict | None = None, d_kwargs: dict | None = None):

@@ -44,7 +44,9 @@ from torch import nn
 
 from .checkpoint import atomic_save, get_rng_state, load_checkpoint, load_state_checked, set_rng_state
 from .data import BatchStream, ImageData
+from .models import register
 from .stylegan import MinibatchStdDev, PixelNorm
+from .train import TrainConfig, d_step, g_step
 from .utils import resolve_device
 
 __all__ = ["RESOLUTIONS", "ProgressiveGenerator", "ProgressiveDiscriminator", "downsample", "real_at",
@@ -185,6 +187,9 @@ class ProgressiveDiscriminator(_Growing):
         return self.head(h)                                                 # (B, 1)
 
 
+register("progressive", ProgressiveGenerator, ProgressiveDiscriminator)  # for models.build("progressive")
+
+
 # ----------------------------------------------------------------------------- data
 def downsample(images: torch.Tensor, resolution: int) -> torch.Tensor:
     """28x28 images averaged down to ``resolution`` (7, 14 or 28) by average pooling."""
@@ -270,8 +275,9 @@ def schedule(steps_per_phase: int, n_stages: int = len(RESOLUTIONS)) -> list:
     return phases
 
 
-# Defaults of both training functions: WGAN-GP with one critic step, as Karras et al. 2018
-# (who add a small drift term, left out here), and Adam with beta1 = 0.
+# Defaults of both training functions. From Karras et al. 2018: WGAN-GP with one critic step
+# (they add a small drift term, left out here) and Adam with betas (0, 0.99). Ours: the
+# learning rate 5e-4, where the paper and its code use 0.001.
 DEFAULT_CONFIG = dict(loss="wgan-gp", gp_weight=10.0, n_critic=1, batch_size=64, lr_g=5e-4, lr_d=5e-4,
                       betas=(0.0, 0.99))
 
@@ -312,10 +318,6 @@ def train_direct(G: ProgressiveGenerator, D: ProgressiveDiscriminator, data, ste
 
 
 def _run(G, D, data, phases, n_samples, callback, config, checkpoint=None) -> GrowthRun:
-    # Imported here: gancourse.models imports this module (for MODELS) and gancourse.train
-    # imports gancourse.models, so a module-level import would be circular.
-    from .train import TrainConfig
-
     cfg = TrainConfig.from_dict({**DEFAULT_CONFIG, **config, "steps": sum(p.steps for p in phases)})
     device = resolve_device(cfg.device)
     images = data.images if isinstance(data, ImageData) else data
@@ -356,8 +358,6 @@ def _run(G, D, data, phases, n_samples, callback, config, checkpoint=None) -> Gr
 
 def _train_phase(G, D, opts, images, batches, phase: Phase, cfg, history: dict) -> None:
     """``phase.steps`` generator steps, each after ``cfg.n_critic`` critic steps, at the phase's stage."""
-    from .train import d_step, g_step  # see _run
-
     opt_g, opt_d = opts
     for k in range(phase.steps):
         # alpha climbs linearly from exactly 0 (the previous stage's networks) towards 1.

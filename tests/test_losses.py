@@ -86,6 +86,18 @@ def test_saturating_vs_nonsaturating_gradient_near_zero():
     assert abs(g_sat.item()) < 1e-4 < 0.99 < abs(g_ns.item())
 
 
+def test_log_sigmoid_gradients_are_the_activations_chapters():
+    """d/dl log s(l) = 1 - s(l) and d/dl log(1 - s(l)) = -s(l); so -log s(l) has the gradient s(l) - 1."""
+    logits = torch.tensor([-200.0, -20.0, -3.0, -0.5, 0.0, 0.5, 3.0, 20.0, 200.0])
+    s = torch.sigmoid(logits)
+    for i, l in enumerate(logits.tolist()):
+        x = torch.tensor([l], requires_grad=True)
+        (g_log_s,) = torch.autograd.grad(-L.g_loss_nonsaturating(x), x)       # log s(l) = -softplus(-l)
+        (g_log_1ms,) = torch.autograd.grad(L.g_loss_minimax(x), x)            # log(1 - s(l)) = -softplus(l)
+        assert g_log_s.item() == pytest.approx(1 - s[i].item(), abs=1e-7)
+        assert g_log_1ms.item() == pytest.approx(-s[i].item(), abs=1e-7)
+
+
 @pytest.mark.parametrize("fn", [L.g_loss_minimax, L.g_loss_nonsaturating])
 def test_bce_extreme_logits_are_finite(fn):
     x = torch.tensor([100.0, -100.0], requires_grad=True)

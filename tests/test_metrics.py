@@ -129,6 +129,37 @@ def test_label_accuracy_on_fake_conditional_generator():
     assert out["n"] == 1000 and out["is"] == pytest.approx(5 ** 0.2 * 10 ** 0.8)
 
 
+class LabelIgnorer(nn.Module):
+    """A fake conditional generator that ignores its label: the digit it paints comes from z alone."""
+
+    z_dim, n_classes = 4, 10
+
+    def __init__(self, digits=None):
+        super().__init__()
+        self.digits = digits
+
+    def forward(self, z, y):
+        x = torch.full((len(z), 1, 28, 28), -1.0)
+        # 1 for z0 < 0.5 (about 69%), 7 for 0.5 <= z0 < 1.5 (about 24%), else 4; or always `digits`
+        k = torch.where(z[:, 0] < 0.5, 1, torch.where(z[:, 0] < 1.5, 7, 4)) if self.digits is None \
+            else torch.full((len(z),), self.digits)
+        x[:, 0, 0, 0] = k.float() / 5 - 1
+        return x
+
+
+@pytest.mark.parametrize("digits", [None, 3])
+def test_a_generator_that_ignores_its_labels_scores_chance_whatever_it_draws(digits):
+    """The cgan quiz: with every label asked equally often, chance is 10% for any mix of drawn digits."""
+    out = S.evaluate(LabelIgnorer(digits), n=5000, batch_size=1000, classifier=PixelClassifier(),
+                     real_stats=(torch.zeros(4).double(), torch.eye(4).double()))
+    hist = out["class_histogram"]
+    if digits is None:   # a skewed mix: far from uniform, yet about one match in ten
+        assert hist[1] > 0.6 and hist[7] > 0.2 and 0 < hist[4] < 0.1
+        assert out["label_accuracy"] == pytest.approx(0.1, abs=0.015)
+    else:                # one digit only: exactly the share of the labels that ask for it
+        assert hist[3] == 1.0 and out["label_accuracy"] == pytest.approx(0.1, abs=1e-12)
+
+
 def test_label_accuracy_direct():
     probs = torch.nn.functional.one_hot(torch.tensor([0, 1, 2, 2]), 10).float()
     assert S.label_accuracy(probs, torch.tensor([0, 1, 2, 3])) == 0.75
@@ -229,6 +260,18 @@ def test_fid_of_real_images_is_small(mnist_test):
     assert S.evaluate(real, splits=5)["fid"] == pytest.approx(f_real)
     sevens = mnist_test.images[mnist_test.labels == 7][:500]
     assert S.fid(sevens, digits=[7]) < 0.05 * S.fid(sevens)   # against the test 7s, not all digits
+
+
+def test_the_fid_of_real_images_falls_with_n_so_fids_are_compared_at_equal_n(mnist_test):
+    """Chapter 02 prints its generator's FID on 2,000 samples beside real images at the same n: the floor
+    at 2,000 is about twice the one at 10,000 (the evaluation chapter measures the whole curve)."""
+    from gancourse.data import load_mnist
+
+    train = load_mnist(train=True)
+    pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))
+    at = {n: S.fid(train.images[pick[:n]]) for n in (500, 2000, 10000)}
+    assert at[500] > at[2000] > 1.5 * at[10000]
+    assert 3 < at[2000] < 6 and at[10000] < 3
 
 
 def test_shipped_reference_values_are_ordered():
