@@ -53,7 +53,7 @@ def test_going_further_section_is_folded_with_its_cells_inside(page):
     assert "Going further (optional)" in before and "What the optional part holds." in before
     assert "main line output" in before
     summary = re.search(r"<summary>(.*?)</summary>", folded).group(1)
-    assert summary == "Show the optional section: First detour; Second detour"
+    assert summary == "Optional section: First detour; Second detour"
     for text in ("optional output", "Detour text.", "detour output", "More text."):
         assert text in folded, text
     assert folded.index("optional output") < folded.index("detour output") < folded.index("More text.")

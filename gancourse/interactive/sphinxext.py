@@ -88,7 +88,7 @@ def going_further_summary(section) -> str:
     """The text of the fold's button: what the optional section holds (its subsection titles)."""
     parts = [child[0].astext() for child in section.children
              if isinstance(child, nodes.section) and len(child) and isinstance(child[0], nodes.title)]
-    return "Show the optional section" + (": " + "; ".join(parts) if parts else "")
+    return "Optional section" + (": " + "; ".join(parts) if parts else " (click to open)")
 
 
 def fold_going_further(doctree) -> int:
