@@ -64,6 +64,29 @@ def test_deep_generator_layers():
     assert G(torch.randn(1, 100)).shape == (1, 1, 28, 28)  # BN over 7x7 maps: a batch of one works
 
 
+def test_dcgan_generator_makes_a_batch_of_one_in_train_mode():
+    """Its batch norm averages each channel over 1 x 14 x 14 = 196 values, so one sample is enough
+    (the DCGAN chapter and the dcgan quiz say so)."""
+    torch.manual_seed(0)
+    G = M.DCGANGenerator().train()
+    with torch.no_grad():
+        x = G(torch.randn(1, G.z_dim))
+    assert x.shape == (1, 1, 28, 28)
+    assert torch.isfinite(x).all() and x.std() > 0                # a real image, not NaN or a constant
+    assert G.net[1].num_batches_tracked.item() == 1               # it ran in training mode
+
+
+@pytest.mark.parametrize("layer, shape", [(torch.nn.BatchNorm1d(8), (1, 8)),
+                                          (torch.nn.BatchNorm2d(8), (1, 8, 1, 1))],
+                         ids=["BatchNorm1d", "BatchNorm2d on 1x1 maps"])
+def test_batch_norm_cannot_train_on_one_value_per_channel(layer, shape):
+    """Where the batch norm does fail on a batch of one: one value per channel has no variance."""
+    layer.train()
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        layer(torch.randn(*shape))
+    layer(torch.randn(2, *shape[1:]))                             # two samples are enough
+
+
 def test_widths_configurable():
     G = M.DCGANGenerator(z_dim=16, width=8)
     assert G(torch.randn(3, 16)).shape == (3, 1, 28, 28)
