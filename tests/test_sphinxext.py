@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from gancourse.interactive import sphinxext
-
 sphinx = pytest.importorskip("sphinx.application")
 pytest.importorskip("myst_nb")
+
+from gancourse.interactive import going_further  # noqa: E402  (needs docutils, as Sphinx does)
 
 
 def _md(text):
@@ -74,5 +74,5 @@ def test_fold_leaves_other_sections_alone():
     plain = nodes.section("", nodes.title(text="Summary"), nodes.paragraph(text="x"),
                           nodes.container("", nodes.paragraph(text="cell")))
     doc += plain
-    assert sphinxext.fold_going_further(doc) == 0
-    assert not list(doc.findall(sphinxext.going_further))
+    assert going_further.fold_going_further(doc) == 0
+    assert not list(doc.findall(going_further.going_further))

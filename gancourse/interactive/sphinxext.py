@@ -23,19 +23,15 @@ It also folds the chapters' optional sections: a section whose heading starts wi
 "Going further" keeps its heading (and its opening paragraphs) visible, and the rest of
 its content, cells and outputs included, goes into a ``<details>`` element that starts
 closed and opens with a click, Enter or Space (``gancourse-going-further.css`` and
-``.js``; the script opens it when a link points inside). In Jupyter or Colab the
-heading is all there is: the notebook stays a plain notebook.
+``.js``; the script opens it when a link points inside; the folding itself is
+:mod:`gancourse.interactive.going_further`). In Jupyter or Colab the heading is all there
+is: the notebook stays a plain notebook.
 """
 from __future__ import annotations
 
-from docutils import nodes
+from ._common import WIDGET_VIEW_MIME, static_dir
 
-from ._common import WIDGET_VIEW_MIME, esc, static_dir
-
-__all__ = ["BOOK_CONFIG", "GOING_FURTHER", "setup"]
-
-# A section whose title starts with these words is optional: folded in the HTML book.
-GOING_FURTHER = "Going further"
+__all__ = ["BOOK_CONFIG", "setup"]
 
 # The settings the book needs, as they go into _config.yml (the browser test builds its
 # throwaway book with exactly this block).
@@ -98,70 +94,21 @@ def _one_of_each_script(app, pagename, templatename, context, doctree) -> None:
     scripts[:] = kept
 
 
-class going_further(nodes.General, nodes.Element):
-    """The folded part of a "Going further" section: ``<details>`` in HTML, transparent elsewhere."""
-
-
-def _visit_going_further(self, node) -> None:
-    self.body.append('<details class="gancourse-going-further">'
-                     f'<summary>{esc(node["summary"])}</summary>\n<div class="gancourse-going-further-body">\n')
-
-
-def _depart_going_further(self, node) -> None:
-    self.body.append("</div></details>\n")
-
-
-def _pass(self, node) -> None:
-    pass
-
-
-def going_further_summary(section) -> str:
-    """The text of the fold's button: what the optional section holds (its subsection titles)."""
-    parts = [child[0].astext() for child in section.children
-             if isinstance(child, nodes.section) and len(child) and isinstance(child[0], nodes.title)]
-    return "Optional section" + (": " + "; ".join(parts) if parts else " (click to open)")
-
-
-def fold_going_further(doctree) -> int:
-    """Fold every "Going further" section of ``doctree``; returns how many were folded.
-
-    The title and the paragraphs right after it stay visible; everything from the first other
-    element on (cells, outputs, subsections) moves, in order, into one :class:`going_further`
-    node. Runs after the table of contents and the section numbers are collected, so the
-    subsections keep their numbers and their entries in the page's contents.
-    """
-    folded = 0
-    for section in list(doctree.findall(nodes.section)):
-        if not (len(section) and isinstance(section[0], nodes.title)
-                and section[0].astext().strip().startswith(GOING_FURTHER)):
-            continue
-        start = 1
-        while start < len(section) and isinstance(section[start], nodes.paragraph):
-            start += 1
-        if start == len(section):
-            continue
-        body = going_further(summary=going_further_summary(section))
-        for child in list(section.children[start:]):
-            section.remove(child)
-            body += child
-        section += body
-        folded += 1
-    return folded
-
-
-def _fold_on_write(app, doctree, docname) -> None:
-    if app.builder.format == "html":
-        fold_going_further(doctree)
-
-
 def setup(app):
+    # Imported here: it needs docutils, which only a Sphinx build has (BOOK_CONFIG and the
+    # helpers above must import without it, as in the Colab-like environment of the tests).
+    from .going_further import depart_going_further, fold_on_write, going_further, visit_going_further
+
+    def _pass(self, node) -> None:
+        pass
+
     app.add_js_file("gancourse-interactive.js", loading_method="defer")
     app.add_css_file("gancourse-interactive.css")
     app.add_js_file("gancourse-going-further.js", loading_method="defer")
     app.add_css_file("gancourse-going-further.css")
-    app.add_node(going_further, html=(_visit_going_further, _depart_going_further),
+    app.add_node(going_further, html=(visit_going_further, depart_going_further),
                  latex=(_pass, _pass), text=(_pass, _pass), man=(_pass, _pass), texinfo=(_pass, _pass))
-    app.connect("doctree-resolved", _fold_on_write)
+    app.connect("doctree-resolved", fold_on_write)
     app.connect("builder-inited", _add_static_path)
     app.connect("config-inited", _default_colour_mode)
     app.connect("html-page-context", _one_of_each_script, priority=900)   # after the others add theirs
