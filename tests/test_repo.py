@@ -39,10 +39,10 @@ def test_every_third_party_import_of_the_library_is_a_declared_dependency():
     deps = re.search(r"^dependencies = \[(.*?)^\]", text, re.S | re.M).group(1)
     declared = {re.split(r"[<>=!~ ]", d.strip().strip('"'))[0].lower() for d in re.findall(r'"[^"]+"', deps)}
     import_names = {"yaml": "pyyaml", "PIL": "pillow"}
-    # The optional parts: grading (the "grading" extra), the book's Sphinx extension ("book"),
-    # and the widgets' display, which runs only in a Jupyter kernel (that brings IPython, and
-    # ipywidgets where widgets are wanted).
-    optional_modules = {"grading", "sphinxext.py"}
+    # The optional parts: grading (the "grading" extra), the book's Sphinx extension and its
+    # "Going further" fold ("book": Sphinx brings docutils), and the widgets' display, which runs
+    # only in a Jupyter kernel (that brings IPython, and ipywidgets where widgets are wanted).
+    optional_modules = {"grading", "sphinxext.py", "going_further.py"}
     optional = {"ipywidgets", "IPython"}
     missing = set()
     for path in (ROOT / "gancourse").rglob("*.py"):
