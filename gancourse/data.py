@@ -92,7 +92,9 @@ def _decompress_into_cache(sources: dict, spec: _Spec) -> Path:
         dst = raw / name
         if dst.is_file() and dst.stat().st_mtime >= src.stat().st_mtime:
             continue
-        tmp = dst.with_suffix(".part")
+        # A name of this process's own: two runs started together (two trainings, or
+        # pytest-xdist workers) each write a whole file and the last replace wins.
+        tmp = dst.with_name(f"{dst.name}.{os.getpid()}.part")
         opener = gzip.open if src.suffix == ".gz" else open
         with opener(src, "rb") as fin, open(tmp, "wb") as fout:
             shutil.copyfileobj(fin, fout)

@@ -1,5 +1,6 @@
 """The data loader: the three places it looks, scaling, options, and its errors."""
 import gzip
+import os
 import socket
 from pathlib import Path
 
@@ -101,3 +102,39 @@ def test_fashion_mnist_from_debian_package(tmp_path, monkeypatch):
     d = gdata.load_fashion_mnist(train=False, digits=[0, 9])
     assert len(d) == 2000 and d.images.shape[1:] == (1, 28, 28)
     assert d.images.min().item() == -1.0 and d.images.max().item() == 1.0
+
+
+def _decompress_in_child(cache: str, src: str, out: "multiprocessing.Queue") -> None:
+    os.environ["GANCOURSE_CACHE"] = cache
+    from gancourse import data as D
+    try:
+        D._decompress_into_cache({"train-images-idx3-ubyte": Path(src)}, D.DATASETS["mnist"])
+        out.put("ok")
+    except Exception as e:  # noqa: BLE001 - the test reports whatever went wrong
+        out.put(repr(e))
+
+
+def test_two_runs_started_together_share_the_cache(tmp_path):
+    """Two trainings started at once both decompress MNIST into an empty cache: neither fails.
+
+    (They once wrote the same ``.part`` file, and the second ``os.replace`` found it gone.)
+    """
+    import multiprocessing
+
+    payload = os.urandom(1 << 20) * 24  # 24 MiB: long enough for the writers to overlap
+    src = tmp_path / "train-images-idx3-ubyte.gz"
+    with gzip.open(src, "wb", compresslevel=1) as f:
+        f.write(payload)
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_decompress_in_child, args=(str(tmp_path / "cache"), str(src), out))
+             for _ in range(4)]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    assert results == ["ok"] * 4
+    raw = tmp_path / "cache" / "mnist" / "MNIST" / "raw"
+    assert (raw / "train-images-idx3-ubyte").read_bytes() == payload
+    assert not list(raw.glob("*.part"))
