@@ -18,7 +18,7 @@ from .pretrained import pretrained
 from .train import Trainer, TrainConfig
 from .utils import resolve_device, seed_everything
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the same as pyproject.toml's: tests/test_repo.py checks they agree
 
 __all__ = ["data", "losses", "models", "train", "utils", "load_mnist", "load_fashion_mnist",
            "Trainer", "TrainConfig", "resolve_device", "seed_everything", "pretrained", "__version__"]

@@ -1,5 +1,6 @@
 """The repository's promises: the README's two commands, and what .ci/run runs."""
 import re
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,3 +60,12 @@ def test_every_third_party_import_of_the_library_is_a_declared_dependency():
                 if import_names.get(top, top).lower() not in declared:
                     missing.add(f"{top} ({path.relative_to(ROOT)})")
     assert not missing, f"imported but not in pyproject's dependencies: {sorted(missing)}"
+
+
+def test_package_and_pyproject_agree_on_the_version():
+    """``gancourse.__version__`` and pyproject.toml's version (the Colab cells install its tag)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import nbtools
+
+    init = (ROOT / "gancourse" / "__init__.py").read_text()
+    assert re.search(r'^__version__ = "([^"]+)"', init, re.M).group(1) == nbtools.package_version()
