@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -36,6 +38,7 @@ from gancourse.data import load_mnist  # noqa: E402
 from gancourse.models import dcgan_init  # noqa: E402
 from gancourse.pretrain import Measure, build_recipe  # noqa: E402
 from gancourse.train import TrainConfig, Trainer  # noqa: E402
+from gancourse.utils import describe_device, resolve_device  # noqa: E402
 
 
 def parse_setting(text: str) -> tuple[str, object]:
@@ -61,6 +64,8 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--project-bn-relu", action="store_true",
                    help="add BatchNorm1d + ReLU after G's projection (changes the course's architecture)")
+    p.add_argument("--curve", metavar="FILE",
+                   help="when the run has finished, write its measurements and settings to FILE (JSON)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -87,9 +92,32 @@ def main(argv=None) -> int:
         print(f"resuming {args.name} from step {trainer.step}", file=sys.stderr)
     if trainer.step >= config.steps:
         print(f"{args.name} has already trained {trainer.step} steps; see {run / 'metrics.jsonl'}", file=sys.stderr)
-        return 0
-    trainer.fit()
+    else:
+        trainer.fit()
+    if args.curve:
+        write_curve(Path(args.curve), run, config, argv if argv is not None else sys.argv[1:])
     return 0
+
+
+def write_curve(path: Path, run: Path, config: TrainConfig, argv: list[str]) -> None:
+    """The run's measurements (one row per measured step) with what a reader needs to redo them."""
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    last = {}
+    for row in rows:                      # a resumed run may have measured a step twice: keep the last
+        last[row["step"]] = row
+    own, skip = [], False
+    for a in argv:                        # the command without its --curve option
+        if skip or a.startswith("--curve"):
+            skip = a == "--curve"
+            continue
+        own.append(a)
+    curve = {"command": "python benchmarks/screen_case_study.py " + shlex.join(own),
+             "base_recipe": "dcgan-mnist", "config": dataclasses.asdict(config),
+             "device": describe_device(resolve_device(config.device)),
+             "threads": torch.get_num_threads(), "torch": torch.__version__,
+             "rows": [last[k] for k in sorted(last)]}
+    path.write_text(json.dumps(curve, indent=1) + "\n")
+    print(f"wrote {path}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,12 @@ def test_screen_measures_every_k_steps_and_the_last_and_resumes(tmp_path):
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "resuming tiny from step 3" in again.stderr
     assert len((run / "metrics.jsonl").read_text().splitlines()) == 2  # nothing trained, nothing measured again
+    curve_file = tmp_path / "curve.json"
+    curved = subprocess.run(cmd + ["--curve", str(curve_file)], capture_output=True, text=True, timeout=300)
+    assert curved.returncode == 0, curved.stderr[-3000:]
+    curve = json.loads(curve_file.read_text())
+    assert curve["rows"] == rows and curve["config"]["r1_gamma"] == 1.0 and curve["config"]["steps"] == 3
+    assert "--curve" not in curve["command"] and "--set r1_gamma=1.0" in curve["command"]
     bad = subprocess.run(cmd[:2] + ["x", "--set", "lr_d"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "expected KEY=VALUE" in bad.stderr
     other = subprocess.run(cmd[:-1], capture_output=True, text=True, timeout=300)  # without --project-bn-relu
