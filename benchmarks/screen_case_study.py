@@ -36,7 +36,7 @@ from torch import nn  # noqa: E402
 
 from gancourse.data import load_mnist  # noqa: E402
 from gancourse.models import dcgan_init  # noqa: E402
-from gancourse.pretrain import Measure, build_recipe  # noqa: E402
+from gancourse.pretrain import Measure, build_recipe, measured  # noqa: E402
 from gancourse.train import TrainConfig, Trainer  # noqa: E402
 from gancourse.utils import describe_device, resolve_device  # noqa: E402
 
@@ -101,10 +101,6 @@ def main(argv=None) -> int:
 
 def write_curve(path: Path, run: Path, config: TrainConfig, argv: list[str]) -> None:
     """The run's measurements (one row per measured step) with what a reader needs to redo them."""
-    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    last = {}
-    for row in rows:                      # a resumed run may have measured a step twice: keep the last
-        last[row["step"]] = row
     own, skip = [], False
     for a in argv:                        # the command without its --curve option
         if skip or a.startswith("--curve"):
@@ -115,7 +111,7 @@ def write_curve(path: Path, run: Path, config: TrainConfig, argv: list[str]) -> 
              "base_recipe": "dcgan-mnist", "config": dataclasses.asdict(config),
              "device": describe_device(resolve_device(config.device)),
              "threads": torch.get_num_threads(), "torch": torch.__version__,
-             "rows": [last[k] for k in sorted(last)]}
+             "rows": measured(run)["measurements"]}
     path.write_text(json.dumps(curve, indent=1) + "\n")
     print(f"wrote {path}", file=sys.stderr)
 

@@ -99,9 +99,10 @@ class Measure(Callback):
         print(json.dumps(row), file=sys.stderr, flush=True)
 
 
-def export(name: str, trainer: Trainer, out_dir: Path = WEIGHTS_DIR) -> Path:
+def export(name: str, trainer: Trainer, out_dir: Path = WEIGHTS_DIR, **facts) -> Path:
     """Write a :class:`~gancourse.train.Trainer`'s generator as fp16 weights plus a JSON model card."""
-    return write_weights(name, trainer.G, trainer.config, trainer.step, trainer.elapsed, trainer.device, out_dir)
+    return write_weights(name, trainer.G, trainer.config, trainer.step, trainer.elapsed, trainer.device, out_dir,
+                         **facts)
 
 
 def write_weights(name: str, G: torch.nn.Module, config: TrainConfig, steps: int, seconds: float,
@@ -172,8 +173,24 @@ def main(argv=None) -> int:
         print(f"resuming {args.name} from step {trainer.step}", file=sys.stderr)
     trainer.fit()
     if not args.no_export:
-        print(f"wrote {export(args.name, trainer)}")
+        print(f"wrote {export(args.name, trainer, **measured(run))}")
     return 0
+
+
+def measured(run: Path) -> dict:
+    """``{"measurements": rows}`` from a run measured with ``--measure-every`` (else ``{}``), for its card.
+
+    One row per measured step, in step order; a step measured twice (a resumed run) keeps its last row.
+    """
+    path = Path(run) / "metrics.jsonl"
+    if not path.is_file():
+        return {}
+    rows = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            row = json.loads(line)
+            rows[row["step"]] = row
+    return {"measurements": [rows[k] for k in sorted(rows)]}
 
 
 def _grow(args, r, G, D, data, run: Path, ckpt: Path, device: torch.device) -> int:

@@ -462,3 +462,9 @@ def test_measured_run_trains_like_an_unmeasured_one(fake_data, tmp_path):
     assert all(r["n"] == 100 and r["fid"] > 0 and 1 <= r["is"] <= 10 for r in rows)
     assert all(0 <= r["min_class"] <= r["max_class"] <= 1 for r in rows)
     assert sorted(p.name for p in tmp_path.glob("step*.pt")) == ["step2.pt", "step3.pt"]
+    # What the model card gets: one row per step, in order, a re-measured step's last row kept
+    with open(tmp_path / "metrics.jsonl", "a") as f:
+        f.write(json.dumps({**rows[0], "fid": -1.0}) + "\n\n")
+    card_rows = pretrain.measured(tmp_path)["measurements"]
+    assert [r["step"] for r in card_rows] == [2, 3] and card_rows[0]["fid"] == -1.0 and card_rows[1] == rows[1]
+    assert pretrain.measured(tmp_path / "nowhere") == {}
