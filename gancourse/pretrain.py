@@ -173,14 +173,15 @@ def main(argv=None) -> int:
         print(f"resuming {args.name} from step {trainer.step}", file=sys.stderr)
     trainer.fit()
     if not args.no_export:
-        print(f"wrote {export(args.name, trainer, **measured(run))}")
+        print(f"wrote {export(args.name, trainer, **measured(run, upto=trainer.step))}")
     return 0
 
 
-def measured(run: Path) -> dict:
+def measured(run: Path, upto: int | None = None) -> dict:
     """``{"measurements": rows}`` from a run measured with ``--measure-every`` (else ``{}``), for its card.
 
-    One row per measured step, in step order; a step measured twice (a resumed run) keeps its last row.
+    One row per measured step up to step ``upto`` (default: all), in step order; a step measured
+    twice (a resumed run) keeps its last row.
     """
     path = Path(run) / "metrics.jsonl"
     if not path.is_file():
@@ -189,7 +190,8 @@ def measured(run: Path) -> dict:
     for line in path.read_text().splitlines():
         if line.strip():
             row = json.loads(line)
-            rows[row["step"]] = row
+            if upto is None or row["step"] <= upto:
+                rows[row["step"]] = row
     return {"measurements": [rows[k] for k in sorted(rows)]}
 
 

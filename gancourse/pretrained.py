@@ -94,3 +94,4 @@ pretrained = load
 pretrained.card = card
 pretrained.available = available
 pretrained.load = load  # so that gancourse.pretrained.load("dcgan-mnist") reads as it does for the module
+pretrained.weights_dir = weights_dir  # where the shipped weights, cards and run records are

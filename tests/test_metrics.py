@@ -467,4 +467,5 @@ def test_measured_run_trains_like_an_unmeasured_one(fake_data, tmp_path):
         f.write(json.dumps({**rows[0], "fid": -1.0}) + "\n\n")
     card_rows = pretrain.measured(tmp_path)["measurements"]
     assert [r["step"] for r in card_rows] == [2, 3] and card_rows[0]["fid"] == -1.0 and card_rows[1] == rows[1]
+    assert [r["step"] for r in pretrain.measured(tmp_path, upto=2)["measurements"]] == [2]
     assert pretrain.measured(tmp_path / "nowhere") == {}
