@@ -227,3 +227,113 @@ def test_the_check_fails_on_a_broken_backward_pass(mutation, tmp_path):
     case, reference, cfg = _case_and_reference(loss, rounds=2)
     errors = _compare(_run_script(broken, case), reference, cfg)
     assert any(not v <= _limit(k) for k, v in errors.items()), f"{mutation}: the check did not notice"
+
+
+# ---------------------------------------------------------------------- the Python side
+def _chapter_run():
+    """The chapter's networks and settings (book/03_game_theory.ipynb, the ring GAN)."""
+    G = toy.ToyGenerator(z_dim=16, hidden=128, depth=2)
+    D = toy.ToyDiscriminator(hidden=128, depth=1)
+    cfg = TrainConfig(loss="non-saturating", steps=4000, batch_size=256, lr_g=1e-3, lr_d=1e-3, seed=0, device="cpu")
+    return G, D, cfg
+
+
+def test_toy_trainer_takes_the_chapter_sizes_and_settings():
+    from gancourse.interactive import toy_trainer
+
+    s = toy_trainer(*_chapter_run()).settings
+    assert (s["z_dim"], s["g_hidden"], s["g_depth"], s["d_hidden"], s["d_depth"]) == (16, 128, 2, 128, 1)
+    assert (s["loss"], s["batch_size"], s["lr_g"], s["lr_d"], s["betas"]) == ("non-saturating", 256, 1e-3, 1e-3,
+                                                                               [0.5, 0.999])
+    assert (s["modes"], s["radius"], s["std"], s["n_data"]) == (8, toy.RING_RADIUS, toy.RING_STD, 20_000)
+    s = toy_trainer(toy.ToyGenerator(z_dim=3, hidden=7, depth=1), toy.ToyDiscriminator(hidden=5, depth=3),
+                    TrainConfig(loss="hinge", batch_size=32, lr_g=5e-4, betas=(0.0, 0.9)), steps_per_frame=2).settings
+    assert (s["z_dim"], s["g_hidden"], s["g_depth"], s["d_hidden"], s["d_depth"], s["loss"]) == (3, 7, 1, 5, 3, "hinge")
+    assert s["betas"] == [0.0, 0.9] and s["steps_per_frame"] == 2
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: (toy.ToyGenerator(activation=nn.LeakyReLU), None, None), "ReLU only"),
+    (lambda: (None, toy.ToyDiscriminator(in_dim=1), None), "must map 2 numbers to 1"),
+    (lambda: (None, None, TrainConfig(loss="wgan-gp")), "the losses non-saturating"),
+    (lambda: (None, None, TrainConfig(n_critic=2)), "n_critic=2"),
+    (lambda: (None, None, TrainConfig(label_smoothing=0.1)), "label_smoothing=0.1"),
+    (lambda: (nn.Linear(16, 2), None, None), "gancourse.toy network"),
+])
+def test_toy_trainer_refuses_what_the_page_cannot_reproduce(make, message):
+    from gancourse.interactive import toy_trainer
+
+    with pytest.raises((ValueError, TypeError), match=message):
+        toy_trainer(*make())
+
+
+@pytest.mark.parametrize("kw, message", [({"batch_size": 0}, "batch_size"), ({"n_data": 100}, "exceeds"),
+                                         ({"lr_g": -1.0}, "lr_g"), ({"betas": (0.5, 1.0)}, "betas"),
+                                         ({"g_hidden": 4096}, "too large"), ({"seed": 1.5}, "seed")])
+def test_toy_trainer_checks_its_arguments(kw, message):
+    from gancourse.interactive import toy_trainer
+
+    with pytest.raises(ValueError, match=message):
+        toy_trainer(**kw)
+
+
+def test_html_describes_the_run_and_carries_the_settings():
+    import html as _html
+    import re
+
+    from gancourse.interactive import toy_trainer
+
+    t = toy_trainer(*_chapter_run())
+    page = t.html()
+    cfg = json.loads(_html.unescape(re.search(r'data-gancourse-toygan="([^"]+)"', page).group(1)))
+    assert cfg["z_dim"] == 16 and cfg["loss"] == "non-saturating" and cfg["losses"] == list(LOSSES)
+    text = re.sub(r"<[^>]+>", "", page)
+    for words in ("16 noise values → 2 hidden layers of 128 ReLU units", "1 hidden layer of 128 ReLU units",
+                  "batches of 256", "What is the same as the PyTorch run, and what differs",
+                  "own generator", "toy_trainer(...).live()"):
+        assert words in text, words
+    assert 'role="group"' in page and "aria-labelledby" in page
+    assert "<script" not in page, "the book's HTML must not carry the script (the page loads it once)"
+    live = t.live()._repr_html_()
+    assert live.count("<script>") == 2 and live.count("</script>") == 2 and "GancourseToyGAN" in live
+
+
+# ---------------------------------------------------------------------- a tiny book
+@pytest.fixture(scope="module")
+def tiny_site(tmp_path_factory):
+    """A two-page Sphinx site (MyST-NB and the book's extension): one page shows a trainer, one does not."""
+    sphinx = pytest.importorskip("sphinx.application")
+    pytest.importorskip("myst_nb")
+    from gancourse.interactive import toy_trainer
+
+    src = tmp_path_factory.mktemp("toygan-site")
+    t = toy_trainer(*_chapter_run())
+
+    def notebook(title, outputs):
+        cells = [{"cell_type": "markdown", "id": "title", "metadata": {}, "source": f"# {title}"},
+                 {"cell_type": "code", "id": "code", "execution_count": 1, "metadata": {}, "source": "toy_trainer()",
+                  "outputs": outputs}]
+        return json.dumps({"cells": cells, "nbformat": 4, "nbformat_minor": 5,
+                           "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                       "language": "python"}}})
+
+    shown = [{"output_type": "execute_result", "execution_count": 1, "metadata": {},
+              "data": {"text/html": t.html(), "text/plain": t.text()}}]
+    (src / "index.ipynb").write_text(notebook("A trainer", shown))
+    (src / "other.ipynb").write_text(notebook("No trainer", []))
+    (src / "conf.py").write_text("extensions = ['myst_nb', 'gancourse.interactive.sphinxext']\n"
+                                 "nb_execution_mode = 'off'\nhtml_theme = 'basic'\n")
+    out = src / "_build"
+    app = sphinx.Sphinx(str(src), str(src), str(out), str(out / ".doctrees"), "html", status=None, warning=None,
+                        freshenv=True)
+    app.build()
+    return out
+
+
+def test_only_the_page_with_a_trainer_loads_its_script(tiny_site):
+    shown, other = (tiny_site / "index.html").read_text(), (tiny_site / "other.html").read_text()
+    assert "data-gancourse-toygan" in shown
+    assert '<script defer="defer" src="_static/gancourse-toygan.js' in shown and "gancourse-toygan.css" in shown
+    assert "gancourse-toygan" not in other
+    assert "gancourse-interactive.js" in other          # the book's other components are on every page
+    assert (tiny_site / "_static" / "gancourse-toygan.js").is_file()

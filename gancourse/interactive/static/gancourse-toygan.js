@@ -570,11 +570,11 @@
     root.dataset.lossD = last ? String(last.lossD) : "";
     root.dataset.lossG = last ? String(last.lossG) : "";
     var rate = this.running && this.rate ? ", " + this.rate.toFixed(0) + " steps/s" : "";
-    var dText = last ? (LOSSES[lossName].probability ? "mean D(x) " + fmt(last.dReal, 3) + ", mean D(G(z)) " +
-                        fmt(last.dFake, 3) : "mean D(x) " + fmt(last.dReal, 3) + ", mean D(G(z)) " + fmt(last.dFake, 3))
-                     : "";
-    this.status.textContent = this.summary() + (dText ? " " + dText[0].toUpperCase() + dText.slice(1) + "." : "") +
-                              (rate ? " Speed" + rate.slice(1) + "." : "");
+    // D's mean output on the last batch: a probability for the BCE losses, a raw score otherwise.
+    var what = LOSSES[lossName].probability ? "D" : "D's raw output";
+    var dText = last ? " Mean " + what + " on the last batch: real " + fmt(last.dReal, 3) + ", generated " +
+                       fmt(last.dFake, 3) + "." : "";
+    this.status.textContent = this.summary() + dText + (rate ? " Speed" + rate.slice(1) + "." : "");
     this.shadeText.textContent = SHADE_TEXT[lossName];
     this.canvas.setAttribute("aria-label", "The plane at step " + r.step + ": the heat map of D's output and the " +
                              "real and generated points; " + this.cov.covered + " of " + cfg.modes +
@@ -605,19 +605,21 @@
     hctx.putImageData(img, 0, 0);
     ctx.imageSmoothingEnabled = true;
     ctx.drawImage(this.heat, 0, 0, W, H);
-    function dots(p, count, fill) {
-      ctx.fillStyle = fill; ctx.strokeStyle = "rgba(255,255,255,0.85)"; ctx.lineWidth = 0.8;
+    // Real points plain, generated ones with a thin light rim: they stay visible on any shade.
+    function dots(p, count, fill, rim) {
+      ctx.fillStyle = fill; ctx.strokeStyle = "rgba(255,255,255,0.9)"; ctx.lineWidth = 0.6;
       ctx.beginPath();
       for (var i = 0; i < count; i++) {
         var x = (p[2 * i] + lim) / (2 * lim) * W, y = (lim - p[2 * i + 1]) / (2 * lim) * H;
         if (!(x > -5 && x < W + 5 && y > -5 && y < H + 5)) continue;
-        ctx.moveTo(x + 2.2, y);
-        ctx.arc(x, y, 2.2, 0, 2 * Math.PI);
+        ctx.moveTo(x + 2, y);
+        ctx.arc(x, y, 2, 0, 2 * Math.PI);
       }
-      ctx.fill(); ctx.stroke();
+      ctx.fill();
+      if (rim) ctx.stroke();
     }
-    dots(this.run.data, cfg.n_real_show, "#00441b");
-    dots(pts, cfg.n_show, "#40004b");
+    dots(this.run.data, cfg.n_real_show, "#00441b", false);
+    dots(pts, cfg.n_show, "#40004b", true);
   };
 
   Trainer.prototype.drawLosses = function () {
@@ -642,6 +644,9 @@
     ctx.fillText(hi.toFixed(2), left - 4, top + 9); ctx.fillText(lo.toFixed(2), left - 4, H - bottom);
     ctx.textAlign = "left"; ctx.fillText("step " + s0, left, H - 8);
     ctx.textAlign = "right"; ctx.fillText("step " + h[h.length - 1][0], W - right, H - 8);
+    ctx.textAlign = "left"; ctx.font = "bold 12px sans-serif";
+    ctx.fillStyle = "#2166ac"; ctx.fillText("D", left + 6, top + 14);
+    ctx.fillStyle = "#b35806"; ctx.fillText("G", left + 20, top + 14);
     [[1, "#2166ac"], [2, "#b35806"]].forEach(function (line) {
       ctx.strokeStyle = line[1]; ctx.lineWidth = 1.5; ctx.beginPath();
       for (var k = 0; k < h.length; k++) {
@@ -652,8 +657,10 @@
     });
   };
 
-  function init() {
-    var found = document.querySelectorAll("[data-gancourse-toygan]");
+  // Start every trainer inside ``container`` (or ``container`` itself) that has not started yet.
+  function mount(container) {
+    var found = container.matches && container.matches("[data-gancourse-toygan]") ? [container]
+              : container.querySelectorAll("[data-gancourse-toygan]");
     for (var i = 0; i < found.length; i++) {
       if (found[i].gcToyGAN) continue;
       try {
@@ -665,6 +672,8 @@
       }
     }
   }
+  core.mount = mount;
+  function init() { mount(document); }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();
 })(typeof window !== "undefined" ? window : this);
