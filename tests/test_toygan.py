@@ -337,3 +337,188 @@ def test_only_the_page_with_a_trainer_loads_its_script(tiny_site):
     assert "gancourse-toygan" not in other
     assert "gancourse-interactive.js" in other          # the book's other components are on every page
     assert (tiny_site / "_static" / "gancourse-toygan.js").is_file()
+
+
+# ---------------------------------------------------------------------- in the browser
+CHROMIUM = Path("/usr/bin/chromium")
+needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs headless Chromium at /usr/bin/chromium")
+MIN_STEPS_PER_SECOND = 20
+
+
+@pytest.fixture(scope="module")
+def browser():
+    pytest.importorskip("playwright")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM),
+                              args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                                    "--disable-background-networking"])
+        yield b
+        b.close()
+
+
+def _state(pg):
+    return pg.evaluate("""() => { const e = document.querySelector('.gc-toygan');
+        return {t: performance.now(), step: +e.dataset.step, covered: +e.dataset.covered,
+                lossD: parseFloat(e.dataset.lossD), lossG: parseFloat(e.dataset.lossG)}; }""")
+
+
+def _train_by_keyboard(pg, windows=5, seconds=2.0):
+    """Start with the keyboard, measure steps per second over a few windows, pause; return the rates."""
+    run = pg.locator(".gc-toygan .gc-tg-run")
+    assert run.inner_text() == "Start"
+    run.focus()
+    pg.keyboard.press("Space")
+    assert run.inner_text() == "Pause"
+    rates, before = [], _state(pg)
+    for _ in range(windows):
+        pg.wait_for_timeout(seconds * 1000)
+        now = _state(pg)
+        rates.append((now["step"] - before["step"]) * 1000 / (now["t"] - before["t"]))
+        before = now
+    pg.keyboard.press("Enter")                           # the same button, now "Pause"
+    assert run.inner_text() == "Start"
+    return rates
+
+
+def _check_trainer(pg, label):
+    """Drive one trainer as a keyboard user would; return the median steps per second."""
+    import statistics
+
+    root = pg.locator(".gc-toygan")
+    pg.wait_for_selector(".gc-toygan.gc-js")
+    assert not root.locator(".gc-tg-nojs").is_visible()
+    for name in ("Loss", "Learning rate of G", "Learning rate of D", "Steps per frame"):
+        assert pg.get_by_label(name, exact=True).count() == 1, name
+    rates = _train_by_keyboard(pg)
+    median = statistics.median(rates)
+    print(f"\n[{label}] steps per second, {len(rates)} windows of 2 s: {[round(r, 1) for r in rates]}, "
+          f"median {median:.1f}")
+    s = _state(pg)
+    assert s["step"] > 0 and math.isfinite(s["lossD"]) and math.isfinite(s["lossG"]), s
+    assert 0 <= s["covered"] <= 8
+    said = root.locator(".gc-tg-announce")
+    assert said.get_attribute("role") == "status" and said.get_attribute("aria-live") == "polite"
+    assert said.inner_text().startswith("Paused. Step ") and "modes covered" in said.inner_text()
+    assert "modes covered" in root.locator("canvas.gc-tg-plane").get_attribute("aria-label")
+    pg.wait_for_timeout(300)
+    assert _state(pg)["step"] == s["step"], "training went on after Pause"
+    pg.locator(".gc-toygan .gc-tg-step").focus()
+    pg.keyboard.press("Enter")
+    assert _state(pg)["step"] == s["step"] + 1
+    pg.get_by_label("Loss", exact=True).select_option("minimax")
+    pg.locator(".gc-toygan .gc-tg-step").click()
+    assert _state(pg)["step"] == s["step"] + 2 and math.isfinite(_state(pg)["lossG"])
+    assert _state(pg)["lossG"] < 0, "the minimax generator loss, E[log(1 - D(G(z)))], is negative"
+    pg.locator(".gc-toygan .gc-tg-reset").click()
+    assert _state(pg)["step"] == 0
+    return median
+
+
+@needs_node
+@needs_chromium
+def test_standalone_page_trains_over_file(browser, tmp_path):
+    from gancourse.interactive import toy_trainer
+
+    page = tmp_path / "toygan.html"
+    page.write_text(toy_trainer(*_chapter_run()).standalone_html(), "utf-8")
+    pg = browser.new_page(viewport={"width": 1366, "height": 900})
+    errors = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(page.as_uri())
+    _check_trainer(pg, "standalone page")
+    pg.close()
+    assert not errors
+
+
+@needs_chromium
+def test_live_output_starts_when_a_front_end_runs_its_scripts(browser):
+    """As JupyterLab renders a trusted output: the HTML goes in with innerHTML, then each script is re-created."""
+    from gancourse.interactive import toy_trainer
+
+    html = toy_trainer(*_chapter_run()).live()._repr_html_()
+    pg = browser.new_page()
+    pg.set_content("<main><div id='out'></div></main>")
+    pg.evaluate("""html => { const out = document.getElementById('out'); out.innerHTML = html;
+        out.querySelectorAll('script').forEach(old => { const s = document.createElement('script');
+            s.textContent = old.textContent; old.replaceWith(s); }); }""", html)
+    pg.wait_for_selector(".gc-toygan.gc-js", timeout=5000)
+    pg.locator(".gc-tg-step").click()
+    assert _state(pg)["step"] == 1
+    pg.close()
+
+
+def _chapter_pages(html_dir):
+    return sorted(p for p in html_dir.rglob("*.html") if "_static" not in p.parts)
+
+
+@needs_chromium
+def test_chapter_03_trains_in_the_built_book_over_file_and_http(request, browser):
+    """The real chapter: keyboard only, at least 20 steps a second, finite losses, over file:// and http."""
+    import functools
+    import http.server
+    import threading
+
+    html_dir = request.getfixturevalue("built_book")
+    chapter = html_dir / "book" / "03_game_theory.html"
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(
+        type("Quiet", (http.server.SimpleHTTPRequestHandler,), {"log_message": lambda *a: None}),
+        directory=str(html_dir)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    medians = {}
+    try:
+        for label, url in (("file://", chapter.as_uri()),
+                           ("http", f"http://127.0.0.1:{server.server_address[1]}/book/03_game_theory.html")):
+            pg = browser.new_page(viewport={"width": 1366, "height": 900})
+            errors, remote = [], []
+            pg.on("pageerror", lambda e: errors.append(str(e)))
+            pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            pg.on("request", lambda r: remote.append(r.url) if not r.url.startswith(
+                ("file:", "data:", "http://127.0.0.1")) else None)
+            pg.goto(url)
+            medians[label] = _check_trainer(pg, f"chapter 03 over {label}")
+            pg.close()
+            assert not errors and not remote, (errors, remote)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert all(m >= MIN_STEPS_PER_SECOND for m in medians.values()), medians
+
+
+def test_no_other_page_of_the_built_book_loads_the_trainer(request):
+    html_dir = request.getfixturevalue("built_book")
+    loading = sorted(str(p.relative_to(html_dir)) for p in _chapter_pages(html_dir)
+                     if "gancourse-toygan.js" in p.read_text("utf-8"))
+    assert loading == ["book/03_game_theory.html"]
+
+
+@needs_chromium
+def test_chapter_03_trainer_is_accessible_and_fits_a_phone(request, browser):
+    """axe-core (WCAG 2 A and AA) on the chapter with the trainer running and paused, at 1366 and 375 px;
+    nothing sticks out sideways. Screenshots go to $GANCOURSE_ARTIFACTS."""
+    import os
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from test_browser import _axe, _sideways
+
+    html_dir = request.getfixturevalue("built_book")
+    artifacts = Path(os.environ.get("GANCOURSE_ARTIFACTS") or request.getfixturevalue("tmp_path"))
+    artifacts.mkdir(parents=True, exist_ok=True)
+    found = []
+    for width in (1366, 375):
+        pg = browser.new_page(viewport={"width": width, "height": 900})
+        pg.goto((html_dir / "book" / "03_game_theory.html").as_uri())
+        pg.wait_for_selector(".gc-toygan.gc-js")
+        pg.locator(".gc-tg-run").click()
+        pg.wait_for_timeout(1500)
+        pg.locator(".gc-tg-run").click()
+        pg.locator(".gc-tg-about summary").click()
+        found += [f"at {width} px: {v['rule']}: {v['help']} {v['nodes']}" for v in _axe(pg)]
+        extra, culprits = _sideways(pg)
+        if extra > 0:
+            found.append(f"at {width} px the page scrolls {extra} px sideways: {culprits}")
+        pg.locator(".gc-toygan").screenshot(path=str(artifacts / f"toygan-{width}.png"))
+        pg.close()
+    assert not found, "\n".join(found)
