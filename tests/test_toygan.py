@@ -1,9 +1,10 @@
 """The 2-D GAN that trains in the page (``gancourse.interactive.toygan``, ``static/gancourse-toygan.js``).
 
-- The script's numbers are PyTorch's: Node runs its forward pass, hand-written backward pass,
-  losses and Adam on weights and batches exported from PyTorch, and every loss, parameter
-  gradient and updated parameter is compared with ``d_step`` / ``g_step`` of gancourse.train.
-  The same check on a copy of the script with a broken backward pass must fail.
+- The script's numbers are PyTorch's: headless Chromium and Node (each where installed) run its
+  forward pass, hand-written backward pass, losses and Adam on weights and batches exported
+  from PyTorch, and every loss, parameter gradient and updated parameter is compared with
+  ``d_step`` / ``g_step`` of gancourse.train. The same check on a copy of the script with a
+  broken backward pass must fail.
 - The Python object: its settings come from the chapter's networks and TrainConfig, and what
   the page cannot do exactly is refused with a clear error.
 - In the built book (``built_book``, over file:// and http): chapter 03 trains, at least 20
@@ -28,7 +29,10 @@ HARNESS = ROOT / "tests" / "js" / "toygan_check.js"
 NODE = shutil.which("node")
 LOSSES = ("non-saturating", "minimax", "lsgan", "hinge")
 
+CHROMIUM = Path("/usr/bin/chromium")
 needs_node = pytest.mark.skipif(NODE is None, reason="needs Node.js (node) to run the page's script")
+needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs headless Chromium at /usr/bin/chromium")
+ENGINES = [pytest.param("chromium", marks=needs_chromium), pytest.param("node", marks=needs_node)]
 
 
 def _layers(model):
@@ -49,11 +53,44 @@ def _export_adam(opt, model):
             "v": [(s.get("exp_avg_sq", z)).flatten().tolist() for s, z in zip(state, zero)]}
 
 
-def _run_script(script: Path, case: dict) -> list:
-    proc = subprocess.run([NODE, str(HARNESS), str(script)], input=json.dumps(case), capture_output=True,
-                          text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout)
+@pytest.fixture(scope="module")
+def browser():
+    pytest.importorskip("playwright")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM),
+                              args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                                    "--disable-background-networking"])
+        yield b
+        b.close()
+
+
+@pytest.fixture(params=ENGINES)
+def run_script(request):
+    """run(script, case): the harness's answer for ``case`` with ``script`` as the page's script."""
+    if request.param == "node":
+        def run(script: Path, case: dict) -> list:
+            proc = subprocess.run([NODE, str(HARNESS), str(script)], input=json.dumps(case), capture_output=True,
+                                  text=True, timeout=120)
+            assert proc.returncode == 0, proc.stderr[-3000:]
+            return json.loads(proc.stdout)
+        return run
+    browser = request.getfixturevalue("browser")
+
+    def run(script: Path, case: dict) -> list:
+        pg = browser.new_page()
+        errors = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.set_content("<!DOCTYPE html><title>check</title>")
+        pg.add_script_tag(content=script.read_text("utf-8"))
+        pg.add_script_tag(path=str(HARNESS))
+        try:
+            return pg.evaluate("c => toyganCheck(window.GancourseToyGAN, c)", case)
+        finally:
+            pg.close()
+            assert not errors, errors
+    return run
 
 
 def _case_and_reference(loss: str, rounds: int = 3, batch: int = 64, sizes=(16, 128, 2, 128, 1)):
@@ -153,8 +190,7 @@ def _limit(name):
         else TOLERANCE["parameters"]
 
 
-@needs_node
-def test_adam_matches_torch():
+def test_adam_matches_torch(run_script):
     """The script's Adam, given PyTorch's gradients, moves every parameter as torch.optim.Adam does."""
     torch.manual_seed(1)
     net = toy.ToyDiscriminator(hidden=8, depth=1)
@@ -171,16 +207,15 @@ def test_adam_matches_torch():
     case = {"mode": "adam", "sizes": [2, 8, 1, 1], "lr": 2e-3, "betas": [0.5, 0.999],
             "params": [p.flatten().tolist() for p in params],
             "grads": [[g.flatten().tolist() for g in step] for step in grads]}
-    got = _run_script(SCRIPT, case)
+    got = run_script(SCRIPT, case)
     for step, (js, ref) in enumerate(zip(got, expected)):
         for a, b in zip(js, ref):
             err = (torch.tensor(a, dtype=torch.float64) - b.flatten().double()).abs().max().item() / 2e-3
             assert err <= 1e-4, f"Adam step {step + 1}: off by {err:.1e} of a step"
 
 
-@needs_node
 @pytest.mark.parametrize("loss", LOSSES)
-def test_script_matches_pytorch_steps_exactly(loss):
+def test_script_matches_pytorch_steps_exactly(loss, run_script):
     case, reference, cfg = _case_and_reference(loss)
     if loss == "hinge":
         real = torch.tensor(case["rounds"][0]["real"]).view(-1, 2)
@@ -190,18 +225,17 @@ def test_script_matches_pytorch_steps_exactly(loss):
             m.bias.data = torch.tensor(b)
         scores = D(real).flatten()
         assert (scores > 1).any() and (scores < 1).any(), "the hinge case does not reach the kink"
-    errors = _compare(_run_script(SCRIPT, case), reference, cfg)
+    errors = _compare(run_script(SCRIPT, case), reference, cfg)
     bad = {k: v for k, v in errors.items() if not v <= _limit(k)}
     print(loss, "worst relative errors:", {k.split(" ", 2)[-1]: f"{v:.1e}" for k, v in errors.items()
                                            if k.startswith("round 2")})
     assert not bad, f"{loss}: the page's step differs from PyTorch's: {bad}"
 
 
-@needs_node
-def test_script_matches_pytorch_with_two_hidden_layers_in_d_and_odd_widths():
+def test_script_matches_pytorch_with_two_hidden_layers_in_d_and_odd_widths(run_script):
     """Other sizes: D with two hidden layers (its input gradient then crosses a ReLU) and widths not divisible by 4."""
     case, reference, cfg = _case_and_reference("non-saturating", rounds=2, batch=37, sizes=(3, 11, 3, 9, 2))
-    errors = _compare(_run_script(SCRIPT, case), reference, cfg)
+    errors = _compare(run_script(SCRIPT, case), reference, cfg)
     assert all(v <= _limit(k) for k, v in errors.items()), errors
 
 
@@ -215,9 +249,8 @@ MUTATIONS = {
 }
 
 
-@needs_node
 @pytest.mark.parametrize("mutation", MUTATIONS)
-def test_the_check_fails_on_a_broken_backward_pass(mutation, tmp_path):
+def test_the_check_fails_on_a_broken_backward_pass(mutation, tmp_path, run_script):
     old, new = MUTATIONS[mutation]
     source = SCRIPT.read_text("utf-8")
     assert source.count(old) == 1, f"the script changed: update the mutation {mutation!r}"
@@ -225,7 +258,7 @@ def test_the_check_fails_on_a_broken_backward_pass(mutation, tmp_path):
     broken.write_text(source.replace(old, new), "utf-8")
     loss = "hinge" if "hinge" in mutation else "non-saturating"
     case, reference, cfg = _case_and_reference(loss, rounds=2)
-    errors = _compare(_run_script(broken, case), reference, cfg)
+    errors = _compare(run_script(broken, case), reference, cfg)
     assert any(not v <= _limit(k) for k, v in errors.items()), f"{mutation}: the check did not notice"
 
 
@@ -340,22 +373,7 @@ def test_only_the_page_with_a_trainer_loads_its_script(tiny_site):
 
 
 # ---------------------------------------------------------------------- in the browser
-CHROMIUM = Path("/usr/bin/chromium")
-needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs headless Chromium at /usr/bin/chromium")
 MIN_STEPS_PER_SECOND = 20
-
-
-@pytest.fixture(scope="module")
-def browser():
-    pytest.importorskip("playwright")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM),
-                              args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                                    "--disable-background-networking"])
-        yield b
-        b.close()
 
 
 def _state(pg):
@@ -416,7 +434,6 @@ def _check_trainer(pg, label):
     return median
 
 
-@needs_node
 @needs_chromium
 def test_standalone_page_trains_over_file(browser, tmp_path):
     from gancourse.interactive import toy_trainer

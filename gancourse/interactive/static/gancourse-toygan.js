@@ -407,7 +407,7 @@
     var cfg = JSON.parse(root.getAttribute("data-gancourse-toygan"));
     var uid = root.id || ("gc-tg-" + Math.random().toString(36).slice(2, 8));
     this.root = root; this.cfg = cfg; this.uid = uid; this.running = false; this.seed = cfg.seed;
-    this.history = []; this.frameLoss = null;
+    this.history = [];
     this.build();
     this.reset(cfg.seed);
   }
@@ -578,7 +578,7 @@
     this.shadeText.textContent = SHADE_TEXT[lossName];
     this.canvas.setAttribute("aria-label", "The plane at step " + r.step + ": the heat map of D's output and the " +
                              "real and generated points; " + this.cov.covered + " of " + cfg.modes +
-                             " modes covered. The numbers are in the text below the buttons.");
+                             " modes covered. The numbers are in the status line above the pictures.");
     var h = this.history, lastH = h[h.length - 1];
     this.lossCanvas.setAttribute("aria-label", h.length ? "Losses up to step " + lastH[0] + ": D " + fmt(lastH[1], 3) +
                                  ", G " + fmt(lastH[2], 3) + " in the last frame." : "Losses: no step yet.");
