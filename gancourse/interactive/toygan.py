@@ -142,13 +142,15 @@ class ToyTrainer:
             f"standard deviation {s['std']:g}), a set of {s['n_data']:,} points read in shuffled batches of "
             f"{s['batch_size']}, a new order each pass.",
             f"The networks' shapes: G maps {self._g_text()}, D maps {self._d_text()}, with PyTorch's layout and "
-            "<code>nn.Linear</code>'s initial distribution, uniform on \u00b11/\u221a(inputs).",
+            "<code>nn.Linear</code>'s initial distribution: uniform between \u22121/\u221an and 1/\u221an for a "
+            "layer of n inputs.",
             "One training step is <code>d_step</code> then <code>g_step</code>: D sees a real batch and as many "
             "generated points, then G gets fresh noise and its loss through D, whose weights stay fixed.",
             "The losses of <code>gancourse.losses</code>, computed from the logits (the log-sigmoids as "
             "softplus), and Adam with PyTorch's update, \u03b2 = "
-            f"({s['betas'][0]:g}, {s['betas'][1]:g}), \u03b5 = 1e\u22128. One step of the page agrees with "
-            "PyTorch's to about 1e\u22126 (losses, every gradient, every Adam update; checked by the course's "
+            f"({s['betas'][0]:g}, {s['betas'][1]:g}), \u03b5 = 1e\u22128. One step of the page matches "
+            "PyTorch's: the losses and every gradient to about 1e\u22126 of their size, and Adam's update of "
+            "every weight whose gradient is not almost 0 to about 1e\u22125 of a step (checked by the course's "
             "tests).",
             f"Mode coverage as <code>toy.mode_coverage</code> counts it, on {s['n_show']:,} points of one "
             "fixed noise batch: a point is high-quality within 3 standard deviations of a centre, and a mode "
@@ -162,6 +164,9 @@ class ToyTrainer:
             "The arithmetic: weights and gradients are stored in 32-bit floats as in PyTorch, but the sums "
             "inside a layer are taken in JavaScript's 64-bit numbers and in another order. The differences "
             "start near 1e\u22127 and grow over thousands of steps, as any two GAN runs drift apart.",
+            "The speed: PyTorch's compiled float32 kernels take the time printed with the chapter's run; the "
+            "page computes one number at a time in JavaScript, some tens of steps a second on the 2-core CPU "
+            "the course was tested on (its status line shows the rate while it trains).",
             "Reset draws a new seed. Changing the loss or a learning rate during a run keeps the weights and "
             "Adam's moments, as changing an optimiser's <code>lr</code> in PyTorch would.",
             "Only the losses with one D step per G step whose gradients the page computes exactly are offered; "

@@ -606,20 +606,20 @@
     ctx.imageSmoothingEnabled = true;
     ctx.drawImage(this.heat, 0, 0, W, H);
     // Real points plain, generated ones with a thin light rim: they stay visible on any shade.
-    function dots(p, count, fill, rim) {
+    function dots(p, count, fill, rim, r) {
       ctx.fillStyle = fill; ctx.strokeStyle = "rgba(255,255,255,0.9)"; ctx.lineWidth = 0.6;
       ctx.beginPath();
       for (var i = 0; i < count; i++) {
         var x = (p[2 * i] + lim) / (2 * lim) * W, y = (lim - p[2 * i + 1]) / (2 * lim) * H;
         if (!(x > -5 && x < W + 5 && y > -5 && y < H + 5)) continue;
-        ctx.moveTo(x + 2, y);
-        ctx.arc(x, y, 2, 0, 2 * Math.PI);
+        ctx.moveTo(x + r, y);
+        ctx.arc(x, y, r, 0, 2 * Math.PI);
       }
       ctx.fill();
       if (rim) ctx.stroke();
     }
-    dots(this.run.data, cfg.n_real_show, "#00441b", false);
-    dots(pts, cfg.n_show, "#40004b", true);
+    dots(this.run.data, cfg.n_real_show, "rgba(0, 68, 27, 0.75)", false, 1.6);
+    dots(pts, cfg.n_show, "#40004b", true, 2);
   };
 
   Trainer.prototype.drawLosses = function () {
