@@ -122,7 +122,8 @@ def _case_and_reference(loss: str, rounds: int = 3, batch: int = 64, sizes=(16, 
         zd = torch.randn(batch, z_dim)
         torch.manual_seed(200 + r)
         out_d = d_step(G, D, opt_d, real, None, cfg)
-        row = {"lossD": out_d["loss_D"].item(), "gradD": [[m.weight.grad.clone(), m.bias.grad.clone()] for m in _layers(D)],
+        row = {"lossD": out_d["loss_D"].item(),
+               "gradD": [[m.weight.grad.clone(), m.bias.grad.clone()] for m in _layers(D)],
                "D": [[m.weight.detach().clone(), m.bias.detach().clone()] for m in _layers(D)]}
         before["D_mid"] = _export(D)
         torch.manual_seed(300 + r)
@@ -242,8 +243,10 @@ def test_script_matches_pytorch_with_two_hidden_layers_in_d_and_odd_widths(run_s
 # Each mutation breaks one part of the backward pass or of Adam; the check must notice.
 MUTATIONS = {
     "ReLU mask dropped": ("if (!(x[i] > 0)) gx[i] = 0;", "gx[i] += 0;"),
-    "bias gradient dropped": ("gb[o] += g;", ""),
-    "input gradient uses the wrong weight": ("gx[xo + i] += g * W[wo + i];", "gx[xo + i] += g * W[i];"),
+    "bias gradient dropped": ("gb[o] += bsum;", ""),
+    "input gradient uses the wrong weight": ("h1 * W[w1 + i]", "h1 * W[w0 + i]"),
+    "weight gradient misses a row": ("g2 * x[x2 + i] + g3 * x[x3 + i]", "g2 * x[x2 + i]"),
+    "forward pass drops the bias": ("v = b[o] + a1;", "v = a1;"),
     "no bias correction": ("var stepSize = this.lr / (1 - Math.pow(b1, this.t))", "var stepSize = this.lr"),
     "hinge's gradient at the kink": ("gr[i] = 1 - r[i] > 0 ? -1 / n : 0;", "gr[i] = -1 / n;"),
 }
@@ -431,6 +434,18 @@ def _check_trainer(pg, label):
     assert _state(pg)["lossG"] < 0, "the minimax generator loss, E[log(1 - D(G(z)))], is negative"
     pg.locator(".gc-toygan .gc-tg-reset").click()
     assert _state(pg)["step"] == 0
+    # The other controls reach the run: the learning rates go to Adam, steps per frame to the loop.
+    pg.get_by_label("Learning rate of G", exact=True).select_option("0.0005")
+    pg.get_by_label("Learning rate of D", exact=True).select_option("0.002")
+    assert pg.evaluate("() => { const r = document.querySelector('.gc-toygan').gcToyGAN.run;"
+                       " return [r.optG.lr, r.optD.lr, r.loss]; }") == [5e-4, 2e-3, "minimax"]
+    pg.get_by_label("Steps per frame", exact=True).select_option("10")
+    pg.locator(".gc-toygan .gc-tg-run").click()
+    pg.wait_for_timeout(1000)
+    pg.locator(".gc-toygan .gc-tg-run").click()
+    step = _state(pg)["step"]
+    assert step >= 10 and step % 10 == 0, step
+    assert "D " in root.locator("canvas.gc-tg-losses").get_attribute("aria-label")
     return median
 
 

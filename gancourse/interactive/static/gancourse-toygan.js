@@ -96,40 +96,74 @@
     }
   }
 
-  // y = x W^T + b for n rows; ReLU when relu. Four partial sums keep the loop short.
+  // y = x W^T + b for n rows; ReLU when relu. Four rows at a time: each weight is read once
+  // for four products (about twice as fast as one row at a time in V8).
   function linearForward(L, x, n, y, relu) {
-    var nin = L.nin, nout = L.nout, W = L.W, b = L.b, n4 = nin - (nin % 4);
-    for (var s = 0; s < n; s++) {
-      var xo = s * nin, yo = s * nout;
-      for (var o = 0; o < nout; o++) {
-        var wo = o * nin, a0 = 0, a1 = 0, a2 = 0, a3 = 0, i = 0;
-        for (; i < n4; i += 4) {
-          a0 += x[xo + i] * W[wo + i]; a1 += x[xo + i + 1] * W[wo + i + 1];
-          a2 += x[xo + i + 2] * W[wo + i + 2]; a3 += x[xo + i + 3] * W[wo + i + 3];
+    var nin = L.nin, nout = L.nout, W = L.W, b = L.b, s = 0, o, i, v;
+    for (; s + 4 <= n; s += 4) {
+      var x0 = s * nin, x1 = x0 + nin, x2 = x1 + nin, x3 = x2 + nin, y0 = s * nout;
+      for (o = 0; o < nout; o++) {
+        var wo = o * nin, a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        for (i = 0; i < nin; i++) {
+          var w = W[wo + i];
+          a0 += x[x0 + i] * w; a1 += x[x1 + i] * w; a2 += x[x2 + i] * w; a3 += x[x3 + i] * w;
         }
-        for (; i < nin; i++) a0 += x[xo + i] * W[wo + i];
-        var v = b[o] + ((a0 + a1) + (a2 + a3));
+        v = b[o] + a0; y[y0 + o] = relu && v < 0 ? 0 : v;
+        v = b[o] + a1; y[y0 + nout + o] = relu && v < 0 ? 0 : v;
+        v = b[o] + a2; y[y0 + 2 * nout + o] = relu && v < 0 ? 0 : v;
+        v = b[o] + a3; y[y0 + 3 * nout + o] = relu && v < 0 ? 0 : v;
+      }
+    }
+    for (; s < n; s++) {
+      var xo = s * nin, yo = s * nout;
+      for (o = 0; o < nout; o++) {
+        var ww = o * nin, a = 0;
+        for (i = 0; i < nin; i++) a += x[xo + i] * W[ww + i];
+        v = b[o] + a;
         y[yo + o] = relu && v < 0 ? 0 : v;
       }
     }
   }
 
   // Given gy = dLoss/dy (n, out): gW += gy^T x and gb += column sums of gy (when params),
-  // and gx = gy W (when gx is given).
+  // and gx = gy W (when gx is given). Four rows (or four outputs) at a time, as the forward
+  // pass; a block of four zero gradients (ReLU's zeros) is skipped.
   function linearBackward(L, x, n, gy, params, gx) {
-    var nin = L.nin, nout = L.nout, W = L.W, gW = L.gW, gb = L.gb;
-    for (var s = 0; s < n; s++) {
-      var xo = s * nin, yo = s * nout, i;
-      if (gx) for (i = 0; i < nin; i++) gx[xo + i] = 0;
-      for (var o = 0; o < nout; o++) {
-        var g = gy[yo + o];
-        if (g === 0) continue;                 // ReLU zeros: most of the hidden units of a point
-        var wo = o * nin;
-        if (params) {
-          gb[o] += g;
-          for (i = 0; i < nin; i++) gW[wo + i] += g * x[xo + i];
+    var nin = L.nin, nout = L.nout, W = L.W, gW = L.gW, gb = L.gb, s, o, i, g;
+    if (params) {
+      for (o = 0; o < nout; o++) {
+        var wo = o * nin, bsum = 0;
+        for (s = 0; s + 4 <= n; s += 4) {
+          var g0 = gy[s * nout + o], g1 = gy[(s + 1) * nout + o], g2 = gy[(s + 2) * nout + o],
+              g3 = gy[(s + 3) * nout + o];
+          bsum += (g0 + g1) + (g2 + g3);
+          if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0) continue;
+          var x0 = s * nin, x1 = x0 + nin, x2 = x1 + nin, x3 = x2 + nin;
+          for (i = 0; i < nin; i++) gW[wo + i] += g0 * x[x0 + i] + g1 * x[x1 + i] + g2 * x[x2 + i] + g3 * x[x3 + i];
         }
-        if (gx) for (i = 0; i < nin; i++) gx[xo + i] += g * W[wo + i];
+        for (; s < n; s++) {
+          g = gy[s * nout + o];
+          bsum += g;
+          if (g === 0) continue;
+          for (i = 0; i < nin; i++) gW[wo + i] += g * x[s * nin + i];
+        }
+        gb[o] += bsum;
+      }
+    }
+    if (!gx) return;
+    for (s = 0; s < n; s++) {
+      var xo = s * nin, yo = s * nout;
+      for (i = 0; i < nin; i++) gx[xo + i] = 0;
+      for (o = 0; o + 4 <= nout; o += 4) {
+        var h0 = gy[yo + o], h1 = gy[yo + o + 1], h2 = gy[yo + o + 2], h3 = gy[yo + o + 3];
+        if (h0 === 0 && h1 === 0 && h2 === 0 && h3 === 0) continue;
+        var w0 = o * nin, w1 = w0 + nin, w2 = w1 + nin, w3 = w2 + nin;
+        for (i = 0; i < nin; i++) gx[xo + i] += h0 * W[w0 + i] + h1 * W[w1 + i] + h2 * W[w2 + i] + h3 * W[w3 + i];
+      }
+      for (; o < nout; o++) {
+        g = gy[yo + o];
+        if (g === 0) continue;
+        for (i = 0; i < nin; i++) gx[xo + i] += g * W[o * nin + i];
       }
     }
   }
@@ -343,7 +377,10 @@
     var B = this.cfg.batch_size, N = this.cfg.n_data, i;
     if (this.pos + B > N) {
       for (i = 0; i < N; i++) this.perm[i] = i;
-      for (i = N - 1; i > 0; i--) { var j = this.rng.int(i + 1), t = this.perm[i]; this.perm[i] = this.perm[j]; this.perm[j] = t; }
+      for (i = N - 1; i > 0; i--) {                 // Fisher-Yates
+        var j = this.rng.int(i + 1), t = this.perm[i];
+        this.perm[i] = this.perm[j]; this.perm[j] = t;
+      }
       this.pos = 0;
     }
     for (i = 0; i < B; i++) {
