@@ -465,6 +465,31 @@ def test_standalone_page_trains_over_file(browser, tmp_path):
 
 
 @needs_chromium
+def test_a_diverged_run_stops_and_says_so(browser, tmp_path):
+    """A loss that becomes NaN pauses training with a message, as Trainer raises TrainingDivergedError."""
+    from gancourse.interactive import toy_trainer
+
+    page = tmp_path / "toygan.html"
+    page.write_text(toy_trainer(*_chapter_run()).standalone_html(), "utf-8")
+    pg = browser.new_page()
+    errors = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(page.as_uri())
+    pg.wait_for_selector(".gc-toygan.gc-js")
+    pg.locator(".gc-tg-run").click()
+    pg.wait_for_timeout(300)
+    pg.evaluate("document.querySelector('.gc-toygan').gcToyGAN.run.D.layers[0].W[0] = NaN")
+    pg.wait_for_function("document.querySelector('.gc-tg-run').textContent === 'Start'", timeout=5000)
+    said = pg.locator(".gc-tg-announce").inner_text()
+    assert said.startswith("Training diverged") and "Press Reset" in said
+    pg.locator(".gc-tg-reset").click()
+    pg.locator(".gc-tg-step").click()
+    assert math.isfinite(_state(pg)["lossD"]) and _state(pg)["step"] == 1
+    pg.close()
+    assert not errors, errors
+
+
+@needs_chromium
 def test_live_output_starts_when_a_front_end_runs_its_scripts(browser):
     """As JupyterLab renders a trusted output: the HTML goes in with innerHTML, then each script is re-created."""
     from gancourse.interactive import toy_trainer

@@ -414,6 +414,7 @@
   var PRGN = [[64, 0, 75], [118, 42, 131], [153, 112, 171], [194, 165, 207], [231, 212, 232], [247, 247, 247],
               [217, 240, 211], [166, 219, 160], [90, 174, 97], [27, 120, 55], [0, 68, 27]];
   function prgn(t) {
+    if (!(t === t)) return [128, 128, 128];   // NaN (a diverged D): grey
     t = Math.min(1, Math.max(0, t)) * (PRGN.length - 1);
     var k = Math.min(PRGN.length - 2, Math.floor(t)), u = t - k, a = PRGN[k], b = PRGN[k + 1];
     return [a[0] + (b[0] - a[0]) * u, a[1] + (b[1] - a[1]) * u, a[2] + (b[2] - a[2]) * u];
@@ -507,7 +508,7 @@
       if (self.running) self.pause();
       self.train(1);
       self.draw();
-      self.say();
+      if (!self.diverged()) self.say();
     });
     this.resetBtn.addEventListener("click", function () {
       var wasRunning = self.running;
@@ -563,6 +564,7 @@
       var t0 = performance.now();
       self.train(Number(self.spfSel.value));
       self.draw();
+      if (self.diverged()) return;
       var now = performance.now(), dt = now - self.rateStart[0];
       if (dt > 1000) {
         self.rate = (self.run.step - self.rateStart[1]) * 1000 / dt;
@@ -582,6 +584,17 @@
     cancelAnimationFrame(this.timer);
     this.runBtn.textContent = "Start";
     if (speak !== false) this.say("Paused. ");
+  };
+
+  // A loss that is no longer a number stops training, as gancourse.train's TrainingDivergedError does.
+  Trainer.prototype.diverged = function () {
+    var last = this.run.last;
+    if (!last || (isFinite(last.lossD) && isFinite(last.lossG))) return false;
+    this.pause(false);
+    this.say("Training diverged: a loss is no longer a finite number. Press Reset, perhaps with smaller " +
+             "learning rates. ");
+    this.status.textContent = this.announce.textContent;
+    return true;
   };
 
   Trainer.prototype.summary = function () {
