@@ -8,6 +8,11 @@ course's losses as functions of the logits, and PyTorch's Adam. One step is what
 :func:`~gancourse.train.g_step`. ``tests/test_toygan.py`` checks one step of the script
 against PyTorch's (losses, every parameter gradient, Adam's update).
 
+Why plain JavaScript and no tensor library: the networks are small MLPs, so the forward and
+backward passes of Linear and ReLU layers are a few short loops, checked exactly; a library
+such as TensorFlow.js would add about a megabyte to the page for layers this page does not
+need, and floating-point behaviour of its own to account for.
+
 This module holds the Python side only: it reads the architecture sizes from the chapter's
 own networks and the optimiser settings from its :class:`~gancourse.train.TrainConfig`,
 refuses what the script cannot compute exactly (other activations, other losses, label
