@@ -6,6 +6,10 @@
   between two seeds, truncation ψ, a class selector for conditional generators, and style
   mixing for style-based generators.
 - :class:`LeakyReLUPlot` and :class:`GeneratorLossPlot` (:mod:`.plots`).
+- :func:`toy_trainer` (:mod:`.toygan`): a 2-D GAN on the ring of Gaussians that trains in
+  the book's page, in plain JavaScript (``static/gancourse-toygan.js``), with the sizes and
+  optimiser settings of the chapter's PyTorch networks. It has no widget: in a kernel,
+  ``toy_trainer(...).live()`` inlines the script for front ends that run scripts in outputs.
 
 One definition, two renderings
 ------------------------------
@@ -40,7 +44,8 @@ from .explorer import GeneratorProtocolError, LatentExplorer, is_style_based
 from .plots import GeneratorLossPlot, LeakyReLUPlot
 from .quiz import (Feedback, Quiz, QuizAnswerError, QuizBankError, available_banks, load_bank, load_quiz,
                    show_quiz)
+from .toygan import ToyTrainer, toy_trainer
 
 __all__ = ["show_quiz", "load_quiz", "load_bank", "available_banks", "Quiz", "Feedback", "QuizBankError",
            "QuizAnswerError", "LatentExplorer", "GeneratorProtocolError", "is_style_based", "LeakyReLUPlot",
-           "GeneratorLossPlot"]
+           "GeneratorLossPlot", "toy_trainer", "ToyTrainer"]

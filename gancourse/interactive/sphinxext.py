@@ -19,6 +19,10 @@ SyntaxError), and the theme's colour mode defaults to ``auto`` (with no default,
 logs "Got invalid theme mode"; ``auto`` follows the reader's system setting, as before).
 It does not touch the theme's look or any other setting.
 
+On the pages that show an in-page GAN trainer (:func:`gancourse.interactive.toy_trainer`),
+and only there, it also loads ``gancourse-toygan.js`` and ``.css``
+(:func:`gancourse.interactive.toygan.add_page_assets`).
+
 It also folds the chapters' optional sections: a section whose heading starts with
 "Going further" keeps its heading (and its opening paragraphs) visible, and the rest of
 its content, cells and outputs included, goes into a ``<details>`` element that starts
@@ -30,6 +34,7 @@ is: the notebook stays a plain notebook.
 from __future__ import annotations
 
 from ._common import WIDGET_VIEW_MIME, static_dir
+from .toygan import add_page_assets
 
 __all__ = ["BOOK_CONFIG", "setup"]
 
@@ -111,5 +116,6 @@ def setup(app):
     app.connect("doctree-resolved", fold_on_write)
     app.connect("builder-inited", _add_static_path)
     app.connect("config-inited", _default_colour_mode)
+    app.connect("html-page-context", add_page_assets)                    # the trainer's page only
     app.connect("html-page-context", _one_of_each_script, priority=900)   # after the others add theirs
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
