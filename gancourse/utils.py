@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import platform
 import random
+import re
 
 import torch
 
@@ -117,9 +118,36 @@ def set_plot_style() -> None:
     })
 
 
+class SourceCode:
+    """Python source shown as a highlighted code block in notebooks and the book, as text elsewhere."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def _repr_markdown_(self) -> str:
+        fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", self.source)), default=0))
+        return f"{fence}python\n{self.source.rstrip()}\n{fence}\n"
+
+    def __repr__(self) -> str:
+        return self.source.rstrip()
+
+
 def show_source(*objects) -> None:
-    """Print the library's own code of each function or class, so a page never holds a pasted copy."""
+    """Show the library's own code of each function or class, so a page never holds a pasted copy.
+
+    In a notebook (and so in the book) each is displayed as a Python code block, highlighted
+    like the cells around it; outside IPython it is printed.
+    """
     import inspect
 
-    for obj in objects:
-        print(inspect.getsource(obj))
+    sources = [SourceCode(inspect.getsource(obj)) for obj in objects]
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        get_ipython = None
+    for source in sources:
+        if get_ipython is not None and get_ipython() is not None:
+            display(source)
+        else:
+            print(source.source)

@@ -54,3 +54,15 @@ def test_pages_load_no_script_from_the_network(built_book):
             assert not mathjax, f"{f} has no formulas but loads MathJax: {mathjax}"
     fonts = built_book / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2"
     assert any(fonts.glob("*.woff")), "MathJax's fonts are missing from the built book"
+
+
+def test_library_source_on_a_page_is_highlighted(built_book):
+    """``show_source`` output reads like the code cells: a highlighted Python block, not grey text."""
+    for nb in nbtools.notebooks(("book",)):
+        if "show_source(" not in nb.read_text():
+            continue
+        html = (built_book / nb.relative_to(nbtools.ROOT).with_suffix(".html")).read_text()
+        outputs = html.split('<div class="cell_output docutils container">')[1:]
+        shown = [o for o in outputs if 'class="highlight-python notranslate"' in o.split("</div>\n</div>")[0]
+                 and '<span class="k">def</span>' in o]
+        assert shown, f"{nb.name}: show_source's output is not a highlighted Python block"

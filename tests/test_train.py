@@ -392,3 +392,19 @@ def test_set_cpu_threads_uses_every_usable_core_by_default(monkeypatch):
                 utils.set_cpu_threads(bad)
     finally:
         torch.set_num_threads(old)
+
+
+def test_show_source_is_a_highlighted_block_in_notebooks_and_text_elsewhere(capsys):
+    """The library's code on a page: a python code block (markdown) for notebooks and the book,
+    the plain source printed outside IPython; a source holding backticks gets a longer fence."""
+    from gancourse.utils import SourceCode, show_source
+    from gancourse.train import d_step
+
+    show_source(d_step)
+    printed = capsys.readouterr().out
+    assert printed.startswith("def d_step(") and "```" not in printed
+    block = SourceCode(printed)._repr_markdown_()
+    assert block.startswith("```python\ndef d_step(") and block.endswith("\n```\n")
+    tricky = SourceCode('s = """```python"""\n')._repr_markdown_()
+    assert tricky.startswith("````python\n") and tricky.endswith("\n````\n")
+    assert repr(SourceCode("x = 1\n")) == "x = 1"
