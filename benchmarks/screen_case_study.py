@@ -36,7 +36,7 @@ from torch import nn  # noqa: E402
 
 from gancourse.data import load_mnist  # noqa: E402
 from gancourse.models import dcgan_init  # noqa: E402
-from gancourse.pretrain import Measure, build_recipe, measured  # noqa: E402
+from gancourse.pretrain import Measure, build_recipe, measured, save_generator  # noqa: E402
 from gancourse.train import TrainConfig, Trainer  # noqa: E402
 from gancourse.utils import describe_device, resolve_device  # noqa: E402
 
@@ -66,7 +66,13 @@ def main(argv=None) -> int:
                    help="add BatchNorm1d + ReLU after G's projection (changes the course's architecture)")
     p.add_argument("--curve", metavar="FILE",
                    help="when the run has finished, write its measurements and settings to FILE (JSON)")
+    p.add_argument("--keep", type=int, action="append", default=[], metavar="STEP",
+                   help="with --curve: also write G at this measured step, fp16, beside FILE (repeatable)")
     args = p.parse_args(argv)
+    if args.keep and not args.curve:
+        p.error("--keep needs --curve (the kept generators are written beside it)")
+    if args.keep and args.project_bn_relu:
+        p.error("--keep writes the course's generator; a --project-bn-relu one does not load as it")
     torch.set_num_threads(args.threads)
 
     recipe, G, D = build_recipe("dcgan-mnist")
@@ -95,23 +101,32 @@ def main(argv=None) -> int:
     else:
         trainer.fit()
     if args.curve:
-        write_curve(Path(args.curve), run, config, argv if argv is not None else sys.argv[1:])
+        kept = {}
+        for step in args.keep:            # G at a measured step, stored like the shipped weights
+            if not (run / f"step{step}.pt").is_file():
+                p.error(f"--keep {step}: the run has no checkpoint of that step (measured every {args.eval_every})")
+            trainer.load(run / f"step{step}.pt")
+            kept[step] = Path(args.curve).with_name(f"{Path(args.curve).stem}-step{step}.pt")
+            save_generator(trainer.G, recipe["model"], recipe["g_kwargs"], kept[step])
+        write_curve(Path(args.curve), run, config, argv if argv is not None else sys.argv[1:],
+                    {str(step): path.name for step, path in kept.items()})
     return 0
 
 
-def write_curve(path: Path, run: Path, config: TrainConfig, argv: list[str]) -> None:
-    """The run's measurements (one row per measured step) with what a reader needs to redo them."""
+def write_curve(path: Path, run: Path, config: TrainConfig, argv: list[str], generators: dict) -> None:
+    """The run's measurements (one row per measured step) with what a reader needs to redo them,
+    and the files of the generators kept (step -> file name, beside ``path``)."""
     own, skip = [], False
     for a in argv:                        # the command without its --curve option
-        if skip or a.startswith("--curve"):
-            skip = a == "--curve"
+        if skip or a.startswith(("--curve", "--keep")):
+            skip = a in ("--curve", "--keep")
             continue
         own.append(a)
     curve = {"command": "python benchmarks/screen_case_study.py " + shlex.join(own),
              "base_recipe": "dcgan-mnist", "config": dataclasses.asdict(config),
              "device": describe_device(resolve_device(config.device)),
              "threads": torch.get_num_threads(), "torch": torch.__version__,
-             "rows": measured(run)["measurements"]}
+             "rows": measured(run)["measurements"], "generators": generators}
     path.write_text(json.dumps(curve, indent=1) + "\n")
     print(f"wrote {path}", file=sys.stderr)
 

@@ -105,14 +105,19 @@ def export(name: str, trainer: Trainer, out_dir: Path = WEIGHTS_DIR, **facts) ->
                          **facts)
 
 
+def save_generator(G: torch.nn.Module, model: str, g_kwargs: dict, path: Path) -> None:
+    """``G`` as the shipped weights are stored: fp16 values, with the model's name and arguments."""
+    state = {k: (v.half() if v.is_floating_point() else v) for k, v in G.state_dict().items()}
+    torch.save({"model": model, "g_kwargs": g_kwargs, "state": state}, path)
+
+
 def write_weights(name: str, G: torch.nn.Module, config: TrainConfig, steps: int, seconds: float,
                   device: torch.device, out_dir: Path = WEIGHTS_DIR, **facts) -> Path:
     """Write ``G`` as fp16 weights plus a JSON model card (``facts`` are added to the card)."""
     r = RECIPES[name]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    state = {k: (v.half() if v.is_floating_point() else v) for k, v in G.state_dict().items()}
-    torch.save({"model": r["model"], "g_kwargs": r["g_kwargs"], "state": state}, out_dir / f"{name}.pt")
+    save_generator(G, r["model"], r["g_kwargs"], out_dir / f"{name}.pt")
     card = {
         "name": name,
         "architecture": type(G).__name__,

@@ -26,7 +26,7 @@ from .models import MODELS
 from .recipes import RECIPES
 from .utils import resolve_device
 
-__all__ = ["PretrainedNotFoundError", "load", "pretrained", "card", "available", "weights_dir"]
+__all__ = ["PretrainedNotFoundError", "load", "load_file", "pretrained", "card", "available", "weights_dir"]
 
 PACKAGE_WEIGHTS = Path(__file__).resolve().parent / "weights"
 
@@ -71,7 +71,14 @@ def load(name: str, device: str | torch.device = "cpu", weights_dir: str | os.Pa
     >>> G = gancourse.pretrained("dcgan-mnist")
     >>> images = G(torch.randn(16, G.z_dim))   # (16, 1, 28, 28) in [-1, 1]
     """
-    file = _check(name, weights_dir)
+    return load_file(_check(name, weights_dir), device)
+
+
+def load_file(file: str | os.PathLike, device: str | torch.device = "cpu") -> nn.Module:
+    """A generator from a weights file in the shipped format (the model's name, its arguments and
+    an fp16 state dict), in eval mode, float32, on ``device``: for files that are not a published
+    name, such as the measured steps of a longer run that chapter 08 compares."""
+    file = Path(file)
     saved = torch.load(file, map_location="cpu", weights_only=True)
     model_name = saved.get("model")
     if model_name not in MODELS:
@@ -95,3 +102,4 @@ pretrained.card = card
 pretrained.available = available
 pretrained.load = load  # so that gancourse.pretrained.load("dcgan-mnist") reads as it does for the module
 pretrained.weights_dir = weights_dir  # where the shipped weights, cards and run records are
+pretrained.load_file = load_file

@@ -6,6 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+
+from gancourse.pretrained import load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(not os.environ.get("GANCOURSE_MNIST"),
@@ -29,7 +32,6 @@ def test_speed_benchmark_runs_and_reports(tmp_path):
 
 def test_tutorial_loop_trains():
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    import torch
     from compare_quality import PlainLoop
 
     loop = PlainLoop(torch.device("cpu"))
@@ -60,6 +62,20 @@ def test_screen_measures_every_k_steps_and_the_last_and_resumes(tmp_path):
     curve = json.loads(curve_file.read_text())
     assert curve["rows"] == rows and curve["config"]["r1_gamma"] == 1.0 and curve["config"]["steps"] == 3
     assert "--curve" not in curve["command"] and "--set r1_gamma=1.0" in curve["command"]
+    plain = [sys.executable, str(ROOT / "benchmarks" / "screen_case_study.py"), "plain", "--steps", "2",
+             "--eval-every", "2", "--n", "100", "--run-dir", str(tmp_path), "--set", "batch_size=16",
+             "--curve", str(tmp_path / "plain.json"), "--keep", "2"]
+    kept = subprocess.run(plain, capture_output=True, text=True, timeout=300)
+    assert kept.returncode == 0, kept.stderr[-3000:]
+    assert json.loads((tmp_path / "plain.json").read_text())["generators"] == {"2": "plain-step2.pt"}
+    G = load_file(tmp_path / "plain-step2.pt")
+    trained = torch.load(tmp_path / "plain" / "step2.pt", weights_only=True)
+    z = torch.randn(4, 100, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert G(z).shape == (4, 1, 28, 28) and not G.training
+    assert torch.equal(G.project.weight, trained["G"]["state"]["project.weight"].half().float())
+    missing = subprocess.run(plain[:-1] + ["3"], capture_output=True, text=True, timeout=300)
+    assert missing.returncode == 2 and "no checkpoint of that step" in missing.stderr
     bad = subprocess.run(cmd[:2] + ["x", "--set", "lr_d"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "expected KEY=VALUE" in bad.stderr
     other = subprocess.run(cmd[:-1], capture_output=True, text=True, timeout=300)  # without --project-bn-relu
