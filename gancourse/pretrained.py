@@ -68,6 +68,8 @@ def load(name: str, device: str | torch.device = "cpu", weights_dir: str | os.Pa
          ) -> nn.Module:
     """The shipped generator ``name`` in eval mode, float32, on ``device`` (``"auto"`` picks one).
 
+    The generator's ``pretrained_name`` attribute holds ``name``.
+
     >>> G = gancourse.pretrained("dcgan-mnist")
     >>> images = G(torch.randn(16, G.z_dim))   # (16, 1, 28, 28) in [-1, 1]
     """
@@ -79,6 +81,9 @@ def load(name: str, device: str | torch.device = "cpu", weights_dir: str | os.Pa
     G = MODELS[model_name][0](**saved.get("g_kwargs", {}))
     # fp16 values are copied into G's float32 parameters; any key or shape mismatch is named.
     load_state_checked(G, {"class": type(G).__name__, "state": saved["state"]}, "generator")
+    # The name lets the latent explorer give the static book this generator, run in the page
+    # (it checks that the weights still are the shipped ones: gancourse.interactive.export).
+    G.pretrained_name = name
     return G.float().to(resolve_device(device)).eval()
 
 

@@ -455,6 +455,40 @@ class LatentExplorer(FrameView):
         cols = min(len(states), 16)
         return _png(images, self.value_range, cols, small=True), cols, len(states)
 
+    def live_data(self) -> dict | None:
+        """What the static page needs to run this explorer's generator itself, or None.
+
+        Only a shipped generator (``gancourse.pretrained.load``, which sets
+        ``pretrained_name``) whose weights are still the shipped ones qualifies: the book
+        adds that model's weights file to the page. The codes A, B, C, the directions and
+        their scales and w̄ travel here, so the page composes the same latents as
+        :meth:`latents` (the page cannot replay ``torch.randn``).
+        """
+        name = getattr(self.generator, "pretrained_name", None)
+        if not isinstance(name, str):
+            return None
+        from ..pretrained import PretrainedNotFoundError, load
+        from .export import fingerprint
+
+        try:
+            shipped = load(name)
+        except (PretrainedNotFoundError, ValueError, OSError):
+            return None
+        fp = fingerprint(self.generator)
+        if fp != fingerprint(shipped):
+            return None                   # trained on, or edited, after loading: frames only
+
+        def nums(t):
+            return [float(f"{v:.9g}") for v in t.detach().float().cpu().reshape(-1).tolist()]
+
+        return {"model": name, "fingerprint": fp, "style": self.style, "num_ws": self.num_ws,
+                "z": [nums(self._z(seed)) for seed in self.seeds],
+                "directions": [nums(d) for d in self.directions], "dir_scales": nums(self.dir_scales),
+                "w_avg": nums(self.w_avg) if self.w_avg is not None else None,
+                "values": {c.name: list(c.values) for c in self.controls},
+                "classes": list(self.product.values) if self.product is not None else None,
+                "value_range": list(self.value_range)}
+
     def html(self) -> str:
         c, h, w = self.shape
         s = self.scale
@@ -470,7 +504,19 @@ class LatentExplorer(FrameView):
         if any(ctl.name == "mix" for ctl in self.controls):
             seeds += f"; mixed styles come from seed {self.seeds[2]}"
         extra = {"sprite": {"cols": cols, "w": w, "h": h, "scale": s}, "frames": n}
-        return self.frames_html(view, extra, note=seeds + ".")
+        live = self.live_data()
+        if live is None:
+            return self.frames_html(view, extra, note=seeds + ".")
+        # The page's script shows the buttons when the model is on the page; if it is not,
+        # it falls back to the frames and puts back the frames' note.
+        live["frames_note"] = self.frames_note(seeds + ".")
+        extra["live"] = live
+        buttons = ('<div class="gc-live-buttons" hidden><button type="button" class="gc-new-z">New z</button>'
+                   '<button type="button" class="gc-play" aria-pressed="false">Play A → B</button></div>')
+        note = (seeds + ". The generator runs in this page, so every control combines with the others: "
+                "New z draws a fresh random code A, and Play A → B animates the interpolation.")
+        return self.frames_html(view, extra, note=note, controls_extra=buttons, one_at_a_time=False,
+                                attrs=f' data-gancourse-model="{esc(live["model"])}"')
 
     def text(self) -> str:
         names = ", ".join(c.label for c in self.controls)

@@ -19,6 +19,14 @@ SyntaxError), and the theme's colour mode defaults to ``auto`` (with no default,
 logs "Got invalid theme mode"; ``auto`` follows the reader's system setting, as before).
 It does not touch the theme's look or any other setting.
 
+Pages whose latent explorers can run their generator in the page (a shipped model, see
+:mod:`gancourse.interactive.explorer`) also get ``gancourse-generator.js`` (the interpreter)
+and, per model, ``_static/gancourse-weights/<name>.js``, written at build time from the
+shipped weights by :func:`gancourse.interactive.export.weights_script` (2.2-2.7 MB each,
+float16 in base64). Other pages load neither: the marker is the
+``data-gancourse-model`` attribute in the page's body, as MathJax is added only to pages
+with maths.
+
 It also folds the chapters' optional sections: a section whose heading starts with
 "Going further" keeps its heading (and its opening paragraphs) visible, and the rest of
 its content, cells and outputs included, goes into a ``<details>`` element that starts
@@ -28,6 +36,10 @@ closed and opens with a click, Enter or Space (``gancourse-going-further.css`` a
 is: the notebook stays a plain notebook.
 """
 from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
 
 from ._common import WIDGET_VIEW_MIME, static_dir
 
@@ -94,6 +106,51 @@ def _one_of_each_script(app, pagename, templatename, context, doctree) -> None:
     scripts[:] = kept
 
 
+# An explorer whose generator can run in the page names its shipped model in this attribute
+# (gancourse.interactive.explorer writes it).
+_MODEL_MARKER = re.compile(r'data-gancourse-model="([A-Za-z0-9_.-]+)"')
+
+
+def _weights_file(app, name: str) -> str | None:
+    """Write ``_static/gancourse-weights/<name>.js`` once per build; its path under ``_static``."""
+    rel = f"gancourse-weights/{name}.js"
+    target = Path(app.outdir) / "_static" / rel
+    written = app.env.__dict__.setdefault("_gancourse_weights_written", {})
+    if name not in written:
+        from sphinx.util import logging
+
+        from .export import weights_script
+        try:
+            text = weights_script(name)
+        except Exception as err:  # noqa: BLE001 - any failure leaves the explorer on its frames
+            logging.getLogger(__name__).warning(
+                f"gancourse.interactive: cannot export the generator {name!r} for the page ({err}); "
+                f"its explorers keep their precomputed frames", type="gancourse", subtype="weights")
+            written[name] = None
+            return None
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(text, "utf-8")
+        os.replace(tmp, target)
+        written[name] = rel
+    return written[name]
+
+
+def _add_generators(app, pagename, templatename, context, doctree) -> None:
+    """Only on pages with a live explorer: the interpreter and the weights of the models they use."""
+    if app.builder.format != "html":
+        return
+    names = sorted(set(_MODEL_MARKER.findall(context.get("body") or "")))
+    files = [f for f in (_weights_file(app, n) for n in names) if f]
+    if not files:
+        return
+    # Before gancourse-interactive.js (priority 500): deferred scripts run in order, and the
+    # explorers look for their model when that script starts them.
+    app.builder.add_js_file("gancourse-generator.js", priority=450, defer="defer")
+    for f in files:
+        app.builder.add_js_file(f, priority=450, defer="defer")
+
+
 def setup(app):
     # Imported here: it needs docutils, which only a Sphinx build has (BOOK_CONFIG and the
     # helpers above must import without it, as in the Colab-like environment of the tests).
@@ -111,5 +168,6 @@ def setup(app):
     app.connect("doctree-resolved", fold_on_write)
     app.connect("builder-inited", _add_static_path)
     app.connect("config-inited", _default_colour_mode)
+    app.connect("html-page-context", _add_generators)
     app.connect("html-page-context", _one_of_each_script, priority=900)   # after the others add theirs
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

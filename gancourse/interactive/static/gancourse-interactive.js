@@ -295,6 +295,17 @@
   // control at its default; then, control by control, one frame per other position.
   function initFrames(root) {
     var data = JSON.parse(root.getAttribute("data-gancourse-frames"));
+    // A shipped generator whose weights file is on the page runs live (gancourse-generator.js).
+    if (data.live) {
+      var gen = window.gancourseGenerator;
+      if (gen && gen.liveExplorer(root, data)) {
+        root.classList.add("gc-js");
+        enhanceFrames(root);
+        return;
+      }
+      var fallback = root.querySelector(".gc-frames-note");
+      if (fallback) fallback.textContent = data.live.frames_note;
+    }
     var controls = data.controls;
     var offsets = [], next = 1;
     controls.forEach(function (c) { offsets.push(next); next += c.labels.length - 1; });
