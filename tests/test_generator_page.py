@@ -300,7 +300,11 @@ def _open(browser, url, width=1366):
     pg = browser.new_page(viewport={"width": width, "height": 900})
     errors, requests = [], []
     pg.on("pageerror", lambda err: errors.append(str(err)))
-    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    # the browser's own request for /favicon.ico (no such file in a book) is not the page's
+    pg.on("response", lambda r: errors.append(f"{r.status} {r.url}")
+          if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" and "favicon" not in str(m.location)
+          and "Failed to load resource" not in m.text else None)
     pg.on("request", lambda r: requests.append(r.url))
     pg.goto(url)
     pg.wait_for_load_state("load")
@@ -351,8 +355,11 @@ def test_the_explorers_run_live_and_match_pytorch(browser, live_book, http_root,
         ex = explorers[key]
         default = torch.tensor(_image(pg, i))
         assert (default - ex.render(**ex.defaults()).flatten()).abs().max() <= TOL
+        start = {c.name: c.default for c in ex.controls}
+        if ex.product is not None:
+            start[ex.product.name] = ex.product.default
         for combo in COMBOS[key]:
-            _set(pg, i, **combo)
+            _set(pg, i, **{**start, **combo})
             values = {**ex.defaults(), **_values(ex, combo)}
             # every control moved by this combination is still where it was put
             for name, pos in combo.items():
@@ -363,7 +370,6 @@ def test_the_explorers_run_live_and_match_pytorch(browser, live_book, http_root,
             worst[key] = max(worst.get(key, 0.0), diff)
             assert diff <= TOL, f"{key} {combo}: max |page - PyTorch| = {diff:.2e}"
             ex.values = ex.defaults()
-        _set(pg, i, **{c.name: c.default for c in ex.controls})
     print(f"\n[generator page] {scheme}: max |page - PyTorch| per explorer: "
           + ", ".join(f"{k} {v:.1e}" for k, v in worst.items()))
     remote = [u for u in requests if not u.startswith(("file:", "data:", http_root))]
@@ -452,3 +458,18 @@ def test_live_explorers_fit_and_show(browser, live_book, width):
     assert not wide, f"elements overflow their explorer at {width} px: {wide}"
     assert not errors
     pg.close()
+
+
+def test_axe_finds_no_wcag2_violation_on_the_live_explorers(browser, live_book):
+    from test_browser import _axe
+
+    html, _ = live_book
+    for width in (1366, 375):
+        pg, errors, _ = _open(browser, (html / "page.html").as_uri(), width=width)
+        pg.wait_for_function("[...document.querySelectorAll('.gc-frames')].every(e => e.classList.contains('gc-live') "
+                             "&& e.classList.contains('gc-a11y'))", timeout=60000)
+        pg.locator(".gc-frames").nth(1).get_by_role("button", name="New z").click()
+        _set(pg, 2, psi=6, mix=3)
+        violations = _axe(pg)
+        pg.close()
+        assert not violations, f"at {width} px: {json.dumps(violations, indent=1, ensure_ascii=False)}"

@@ -40,39 +40,71 @@
     return out;
   }
 
-  // Broadcasting element-wise op on two tensors (or a tensor and a number).
-  function binary(a, b, f) {
+  // Broadcasting element-wise ops on two tensors (or a tensor and a number). The shapes are
+  // first merged into as few axes as possible (for a (1, C, H, W) map and a (1, C, 1, 1) scale:
+  // C rows of H*W), then one loop per op runs along the last axis.
+  var ADD = 0, SUB = 1, MUL = 2, DIV = 3, AXPBY = 4;
+  function rowKernel(code, o, p, x, qa, ia, y, qb, ib, len, al, be) {
+    var j;
+    switch (code) {
+      case ADD: for (j = 0; j < len; j++, qa += ia, qb += ib) o[p + j] = x[qa] + al * y[qb]; break;
+      case SUB: for (j = 0; j < len; j++, qa += ia, qb += ib) o[p + j] = x[qa] - al * y[qb]; break;
+      case MUL: for (j = 0; j < len; j++, qa += ia, qb += ib) o[p + j] = x[qa] * y[qb]; break;
+      case DIV: for (j = 0; j < len; j++, qa += ia, qb += ib) o[p + j] = x[qa] / y[qb]; break;
+      case AXPBY: for (j = 0; j < len; j++, qa += ia, qb += ib) o[p + j] = al * x[qa] + be * y[qb]; break;
+      default: throw new Error("unknown element-wise op " + code);
+    }
+  }
+  function binary(a, b, code, al, be) {
     if (typeof a === "number") a = T([], new Float32Array([a]));
     if (typeof b === "number") b = T([], new Float32Array([b]));
+    al = al == null ? 1 : al; be = be == null ? 1 : be;
     var n = Math.max(a.shape.length, b.shape.length), shape = [], i;
     var as = [], bs = [], sa = strides(a.shape), sb = strides(b.shape);
     for (i = 0; i < n; i++) {
       var ia = i - (n - a.shape.length), ib = i - (n - b.shape.length);
       var da = ia >= 0 ? a.shape[ia] : 1, db = ib >= 0 ? b.shape[ib] : 1;
       if (da !== db && da !== 1 && db !== 1) throw new Error("cannot broadcast " + a.shape + " with " + b.shape);
-      shape.push(Math.max(da, db));
-      as.push(ia >= 0 && da !== 1 ? sa[ia] : 0);
-      bs.push(ib >= 0 && db !== 1 ? sb[ib] : 0);
+      var d = Math.max(da, db);
+      if (d === 1) continue;                          // size-1 axes change nothing
+      var stA = ia >= 0 && da !== 1 ? sa[ia] : 0, stB = ib >= 0 && db !== 1 ? sb[ib] : 0, m = shape.length - 1;
+      if (m >= 0 && as[m] === stA * d && bs[m] === stB * d) { shape[m] *= d; as[m] = stA; bs[m] = stB; }
+      else { shape.push(d); as.push(stA); bs.push(stB); }
     }
-    var out = T(shape), o = out.data, x = a.data, y = b.data, total = o.length;
-    if (x.length === total && y.length === total) {
-      for (i = 0; i < total; i++) o[i] = f(x[i], y[i]);
-      return out;
+    var full = [];
+    for (i = 0; i < n; i++) {
+      var ja = i - (n - a.shape.length), jb = i - (n - b.shape.length);
+      full.push(Math.max(ja >= 0 ? a.shape[ja] : 1, jb >= 0 ? b.shape[jb] : 1));
     }
-    // Odometer over all but the last axis; the last axis is the inner loop.
-    var last = n - 1, len = n ? shape[last] : 1, ia2 = n ? as[last] : 0, ib2 = n ? bs[last] : 0;
-    var idx = new Array(n).fill(0), pa = 0, pb = 0;
+    var out = T(full), o = out.data, x = a.data, y = b.data, total = o.length, k = shape.length;
+    if (!k) { rowKernel(code, o, 0, x, 0, 0, y, 0, 0, 1, al, be); return out; }
+    var last = k - 1, len = shape[last], idx = new Array(k).fill(0), pa = 0, pb = 0;
     for (var p = 0; p < total; p += len) {
-      for (var j = 0, qa = pa, qb = pb; j < len; j++, qa += ia2, qb += ib2) o[p + j] = f(x[qa], y[qb]);
-      for (var d = last - 1; d >= 0; d--) {
-        idx[d]++; pa += as[d]; pb += bs[d];
-        if (idx[d] < shape[d]) break;
-        pa -= as[d] * shape[d]; pb -= bs[d] * shape[d]; idx[d] = 0;
+      rowKernel(code, o, p, x, pa, as[last], y, pb, bs[last], len, al, be);
+      for (var e = last - 1; e >= 0; e--) {
+        idx[e]++; pa += as[e]; pb += bs[e];
+        if (idx[e] < shape[e]) break;
+        pa -= as[e] * shape[e]; pb -= bs[e] * shape[e]; idx[e] = 0;
       }
     }
     return out;
   }
-  function unary(a, f) { var out = T(a.shape), o = out.data, x = a.data; for (var i = 0; i < x.length; i++) o[i] = f(x[i]); return out; }
+  var RELU = 0, LEAKY = 1, TANH = 2, SIGMOID = 3, RSQRT = 4, SQRT = 5, SQUARE = 6, POW = 7;
+  function unary(a, code, c) {
+    var out = T(a.shape), o = out.data, x = a.data, n = x.length, i, v;
+    switch (code) {
+      case RELU: for (i = 0; i < n; i++) { v = x[i]; o[i] = v > 0 ? v : 0; } break;
+      case LEAKY: for (i = 0; i < n; i++) { v = x[i]; o[i] = v > 0 ? v : v * c; } break;
+      case TANH: for (i = 0; i < n; i++) o[i] = Math.tanh(x[i]); break;
+      case SIGMOID: for (i = 0; i < n; i++) o[i] = 1 / (1 + Math.exp(-x[i])); break;
+      case RSQRT: for (i = 0; i < n; i++) o[i] = 1 / Math.sqrt(x[i]); break;
+      case SQRT: for (i = 0; i < n; i++) o[i] = Math.sqrt(x[i]); break;
+      case SQUARE: for (i = 0; i < n; i++) { v = x[i]; o[i] = v * v; } break;
+      case POW: for (i = 0; i < n; i++) o[i] = Math.pow(x[i], c); break;
+      default: throw new Error("unknown element-wise op " + code);
+    }
+    return out;
+  }
 
   function reshape(a, shape) {
     var n = numel(a.shape), known = 1, free = -1, s = shape.slice();
@@ -124,10 +156,42 @@
     return out;
   }
 
+  // out[i * nb + j] = sum_k a[ao + i * K + k] * b[j * K + k] for i < na, j < nb: the inner
+  // loops read two rows of each operand and keep four sums in registers (2 x 2 blocks).
+  function gemmNT(a, ao, na, b, nb, K, out, oo) {
+    var i, j, k, s00, s01, s10, s11, a0, a1, b0, b1, x0, x1, y0, y1;
+    for (i = 0; i + 1 < na; i += 2) {
+      a0 = ao + i * K; a1 = a0 + K;
+      for (j = 0; j + 1 < nb; j += 2) {
+        b0 = j * K; b1 = b0 + K; s00 = 0; s01 = 0; s10 = 0; s11 = 0;
+        for (k = 0; k < K; k++) {
+          x0 = a[a0 + k]; x1 = a[a1 + k]; y0 = b[b0 + k]; y1 = b[b1 + k];
+          s00 += x0 * y0; s01 += x0 * y1; s10 += x1 * y0; s11 += x1 * y1;
+        }
+        out[oo + i * nb + j] = s00; out[oo + i * nb + j + 1] = s01;
+        out[oo + (i + 1) * nb + j] = s10; out[oo + (i + 1) * nb + j + 1] = s11;
+      }
+      if (j < nb) {
+        b0 = j * K; s00 = 0; s10 = 0;
+        for (k = 0; k < K; k++) { y0 = b[b0 + k]; s00 += a[a0 + k] * y0; s10 += a[a1 + k] * y0; }
+        out[oo + i * nb + j] = s00; out[oo + (i + 1) * nb + j] = s10;
+      }
+    }
+    if (i < na) {
+      a0 = ao + i * K;
+      for (j = 0; j < nb; j++) {
+        b0 = j * K; s00 = 0;
+        for (k = 0; k < K; k++) s00 += a[a0 + k] * b[b0 + k];
+        out[oo + i * nb + j] = s00;
+      }
+    }
+  }
+
   // Conv2d (weight Cout, Cin, kH, kW) and ConvTranspose2d (weight Cin, Cout, kH, kW); groups 1.
-  // Both as one matrix product whose inner loop runs along a whole feature map:
-  // conv2d = W (Co, Ci*kH*kW) @ im2col(x) (Ci*kH*kW, OH*OW);
-  // transposed = col2im(W^T (Co*kH*kW, Ci) @ x (Ci, H*W)), the columns added into the output.
+  // Both as dot products of contiguous rows (gemmNT):
+  // conv2d: out[co, p] = W[co, :] . patch[p, :], the patches (OH*OW, Ci*kH*kW) gathered per call;
+  // transposed: cols[(co, ky, kx), p] = W^T[(co, ky, kx), :] . x^T[p, :] over Ci (W^T made once
+  // per weight), then each column added into the output at its offset (col2im).
   function convolution(x, w, b, stride, padding, dilation, transposed, outPad, groups) {
     if (groups !== 1 || dilation.some(function (v) { return v !== 1; })) throw new Error("convolution: only groups=1, dilation=1");
     if (x.shape.length !== 4) throw new Error("convolution: 4-D input expected");
@@ -136,45 +200,34 @@
     var Co = transposed ? w.shape[1] : w.shape[0], KK = kH * kW;
     var OH = transposed ? (H - 1) * sy - 2 * py + kH + outPad[0] : Math.floor((H + 2 * py - kH) / sy) + 1;
     var OW = transposed ? (W - 1) * sx - 2 * px + kW + outPad[1] : Math.floor((W + 2 * px - kW) / sx) + 1;
-    var out = T([B, Co, OH, OW]), o = out.data, xd = x.data, wd = w.data;
-    var HW = H * W, OHW = OH * OW, ci, co, ky, kx, iy, ix, oy, ox, r, i, k, a, p, q;
+    var out = T([B, Co, OH, OW]), o = out.data, xd = x.data;
+    var HW = H * W, OHW = OH * OW, ci, co, ky, kx, iy, ix, oy, ox, r, p, q;
     for (var n = 0; n < B; n++) {
       var xn = n * Ci * HW, on = n * Co * OHW;
       if (!transposed) {
-        var K = Ci * KK, col = new Float32Array(K * OHW);
-        for (ci = 0; ci < Ci; ci++) {
-          for (ky = 0; ky < kH; ky++) {
-            for (kx = 0; kx < kW; kx++) {
-              r = ((ci * kH + ky) * kW + kx) * OHW;
-              for (oy = 0; oy < OH; oy++) {
+        var K = Ci * KK, patches = new Float32Array(OHW * K);
+        for (oy = 0; oy < OH; oy++) {
+          for (ox = 0; ox < OW; ox++) {
+            q = (oy * OW + ox) * K;
+            for (ci = 0; ci < Ci; ci++) {
+              for (ky = 0; ky < kH; ky++) {
                 iy = oy * sy - py + ky;
-                if (iy < 0 || iy >= H) continue;
-                for (ox = 0; ox < OW; ox++) {
+                if (iy < 0 || iy >= H) { q += kW; continue; }
+                var row = xn + ci * HW + iy * W;
+                for (kx = 0; kx < kW; kx++, q++) {
                   ix = ox * sx - px + kx;
-                  if (ix >= 0 && ix < W) col[r + oy * OW + ox] = xd[xn + ci * HW + iy * W + ix];
+                  if (ix >= 0 && ix < W) patches[q] = xd[row + ix];
                 }
               }
             }
           }
         }
-        for (co = 0; co < Co; co++) {
-          var ob = on + co * OHW, wb = co * K;
-          for (k = 0; k < K; k++) {
-            a = wd[wb + k];
-            if (a === 0) continue;
-            for (p = 0, q = k * OHW; p < OHW; p++, q++) o[ob + p] += a * col[q];
-          }
-        }
+        gemmNT(w.data, 0, Co, patches, OHW, K, o, on);
       } else {
-        var R = Co * KK, tmp = new Float32Array(R * HW);
-        for (ci = 0; ci < Ci; ci++) {
-          var xb = xn + ci * HW, wb2 = ci * R;
-          for (i = 0; i < R; i++) {
-            a = wd[wb2 + i];
-            if (a === 0) continue;
-            for (p = 0, q = i * HW; p < HW; p++, q++) tmp[q] += a * xd[xb + p];
-          }
-        }
+        if (!w.rowsT) w.rowsT = transpose2(T([Ci, Co * KK], w.data)).data;    // (Co*kH*kW, Ci)
+        var R = Co * KK, xT = new Float32Array(HW * Ci), cols = new Float32Array(R * HW);
+        for (ci = 0; ci < Ci; ci++) for (p = 0; p < HW; p++) xT[p * Ci + ci] = xd[xn + ci * HW + p];
+        gemmNT(w.rowsT, 0, R, xT, HW, Ci, cols, 0);
         for (co = 0; co < Co; co++) {
           for (ky = 0; ky < kH; ky++) {
             for (kx = 0; kx < kW; kx++) {
@@ -185,7 +238,7 @@
                 var orow = on + co * OHW + oy * OW;
                 for (ix = 0; ix < W; ix++) {
                   ox = ix * sx - px + kx;
-                  if (ox >= 0 && ox < OW) o[orow + ox] += tmp[r + iy * W + ix];
+                  if (ox >= 0 && ox < OW) o[orow + ox] += cols[r + iy * W + ix];
                 }
               }
             }
@@ -217,6 +270,16 @@
     var n = x.shape.length, red = (dims && dims.length ? dims : x.shape.map(function (_, i) { return i; }))
       .map(function (d) { return dim(d, n); });
     var keepShape = x.shape.map(function (s, i) { return red.indexOf(i) >= 0 ? 1 : s; });
+    var trailing = red.every(function (d) { return d >= n - red.length; });
+    if (trailing) {                                    // rows of contiguous elements (AdaIN's H, W)
+      var inner = numel(x.shape.slice(n - red.length)), rows = x.data.length / inner, m = new Float32Array(rows);
+      for (var r = 0; r < rows; r++) {
+        var acc = 0;
+        for (var e = r * inner, f = e + inner; e < f; e++) acc += x.data[e];
+        m[r] = acc / inner;
+      }
+      return keepdim ? T(keepShape, m) : T(x.shape.slice(0, n - red.length), m);
+    }
     var out = T(keepShape), o = out.data, st = strides(keepShape), xs = x.shape, total = x.data.length;
     var idx = new Array(n).fill(0), count = total / out.data.length;
     for (var k = 0; k < total; k++) {
@@ -259,8 +322,7 @@
     "aten.mm.default": function (a, b) { return matmul(a, b); },
     "aten.addmm.default": function (bias, a, b, kw) {
       var beta = kw.beta == null ? 1 : kw.beta, alpha = kw.alpha == null ? 1 : kw.alpha;
-      var m = matmul(a, b);
-      return binary(m, bias, function (x, y) { return alpha * x + beta * y; });
+      return binary(matmul(a, b), bias, AXPBY, alpha, beta);
     },
     "aten.view.default": function (a, shape) { return reshape(a, shape); },
     "aten._unsafe_view.default": function (a, shape) { return reshape(a, shape); },
@@ -309,22 +371,18 @@
     "aten.convolution.default": function (x, w, b, stride, padding, dilation, transposed, outPad, groups) {
       return convolution(x, w, b, stride, padding, dilation, transposed, outPad, groups);
     },
-    "aten.relu.default": function (a) { return unary(a, function (v) { return v > 0 ? v : 0; }); },
-    "aten.tanh.default": function (a) { return unary(a, Math.tanh); },
-    "aten.sigmoid.default": function (a) { return unary(a, function (v) { return 1 / (1 + Math.exp(-v)); }); },
-    "aten.leaky_relu.default": function (a, slope) {
-      var s = slope == null ? 0.01 : slope; return unary(a, function (v) { return v > 0 ? v : v * s; });
-    },
-    "aten.rsqrt.default": function (a) { return unary(a, function (v) { return 1 / Math.sqrt(v); }); },
-    "aten.sqrt.default": function (a) { return unary(a, Math.sqrt); },
-    "aten.pow.Tensor_Scalar": function (a, e) {
-      return unary(a, e === 2 ? function (v) { return v * v; } : function (v) { return Math.pow(v, e); });
-    },
+    "aten.relu.default": function (a) { return unary(a, RELU); },
+    "aten.tanh.default": function (a) { return unary(a, TANH); },
+    "aten.sigmoid.default": function (a) { return unary(a, SIGMOID); },
+    "aten.leaky_relu.default": function (a, slope) { return unary(a, LEAKY, slope == null ? 0.01 : slope); },
+    "aten.rsqrt.default": function (a) { return unary(a, RSQRT); },
+    "aten.sqrt.default": function (a) { return unary(a, SQRT); },
+    "aten.pow.Tensor_Scalar": function (a, e) { return e === 2 ? unary(a, SQUARE) : unary(a, POW, e); },
     "aten.mean.dim": function (a, dims, keepdim) { return meanDims(a, dims, !!keepdim); },
-    "aten.add.Tensor": function (a, b, kw) { var al = kw.alpha == null ? 1 : kw.alpha; return binary(a, b, function (x, y) { return x + al * y; }); },
-    "aten.sub.Tensor": function (a, b, kw) { var al = kw.alpha == null ? 1 : kw.alpha; return binary(a, b, function (x, y) { return x - al * y; }); },
-    "aten.mul.Tensor": function (a, b) { return binary(a, b, function (x, y) { return x * y; }); },
-    "aten.div.Tensor": function (a, b) { return binary(a, b, function (x, y) { return x / y; }); },
+    "aten.add.Tensor": function (a, b, kw) { return binary(a, b, ADD, kw.alpha); },
+    "aten.sub.Tensor": function (a, b, kw) { return binary(a, b, SUB, kw.alpha); },
+    "aten.mul.Tensor": function (a, b) { return binary(a, b, MUL); },
+    "aten.div.Tensor": function (a, b) { return binary(a, b, DIV); },
     "getitem": function (list, i) { return list[i]; }
   };
   // Positional names of the keyword arguments the ops above read from kwargs.
