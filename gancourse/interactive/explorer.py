@@ -42,10 +42,23 @@ Style mixing is offered when ``num_ws >= 2``. Plain generators need ``z_dim`` an
 ``forward(z)`` (or ``forward(z, y)`` with ``n_classes``), as every generator in
 :mod:`gancourse.models` has.
 
-Static rendering: precomputed frames, not the generator in the browser
-----------------------------------------------------------------------
-The book shows the same controls and a sprite sheet of precomputed frames (one PNG,
-base64 in the output's HTML; the page's script picks a frame with ``background-position``).
+Static rendering: the generator in the page, precomputed frames as the fallback
+-------------------------------------------------------------------------------
+For a shipped generator (``gancourse.pretrained(name)``, its weights unchanged:
+:meth:`LatentExplorer.live_data` compares fingerprints) the HTML also carries what the page
+needs to compose the same latents as :meth:`LatentExplorer.latents`: codes A, B and C
+(``torch.randn`` cannot be replayed in a browser), the directions and their scales, and w̄.
+The book adds the model's weights and ``gancourse-generator.js`` to the page (see the
+package docstring), and every control then combines with every other, "New z" draws a
+fresh code A, "Play A → B" animates t from 0 to 1. Measured in headless Chromium on the
+project's 2-core machine while it ran two trainings and other jobs: one update (latent,
+generator, drawing) of ``dcgan-mnist`` and ``cdcgan-mnist`` takes about 6-12 ms (median),
+``stylegan7-mnist`` (eight 3x3 and transposed convolutions, 41M multiply-adds) about 25 ms;
+``tests/test_generator_page.py`` prints the current numbers.
+
+The HTML always holds a sprite sheet of precomputed frames (one PNG, base64; the page's
+script picks a frame with ``background-position``). They are what a page without the
+model's weights shows, and the only rendering of an explorer on any other generator.
 Frames follow the one-control-at-a-time layout of :mod:`._frames`: with the defaults,
 11 + 11 + 3 x 13 positions make 57 frames per class. Measured on the project's 2-core
 x86_64 machine (one torch thread, other jobs running) for the case-study
@@ -54,12 +67,6 @@ PyTorch's default initialisation (noisier images compress worse), 23.5 KB for a 
 trained one; the frames take 0.1-0.25 s after 0.5-0.6 s of set-up (principal directions
 from 256 samples). ``ConditionalDCGANGenerator``: 570 frames (10 classes x 57), 252 KB,
 1.05 s. ``tests/test_interactive.py`` prints these numbers again.
-Running the generator in the browser was rejected: the DCGAN generator has 840k weights
-(3.3 MB as float32, about 1.1 MB even as base64 int8, versus tens of KB of frames), and it
-would need a JavaScript copy of every layer and of each model's ``forward`` code (views,
-concatenated label embeddings, and later modulated convolutions): a second definition of
-every model, which could silently disagree with the first. Frames are the real
-generator's real images.
 
 In a kernel every change re-renders one image and sends it to the front end: 1.4 ms
 (median; 10 ms at worst over 30 changes) for the DCGAN on that machine, well inside the

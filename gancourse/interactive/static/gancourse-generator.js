@@ -156,28 +156,33 @@
     return out;
   }
 
-  // out[i * nb + j] = sum_k a[ao + i * K + k] * b[j * K + k] for i < na, j < nb: the inner
-  // loops read two rows of each operand and keep four sums in registers (2 x 2 blocks).
+  // out[oo + i * nb + j] = sum_k a[ao + i * K + k] * b[j * K + k] for i < na, j < nb: the inner
+  // loop reads two rows of a and four rows of b and keeps eight sums in registers (2 x 4 blocks).
   function gemmNT(a, ao, na, b, nb, K, out, oo) {
-    var i, j, k, s00, s01, s10, s11, a0, a1, b0, b1, x0, x1, y0, y1;
-    for (i = 0; i + 1 < na; i += 2) {
+    var i = 0, j, k, a0, a1, b0, b1, b2, b3, x0, x1, y0, y1, y2, y3;
+    var s00, s01, s02, s03, s10, s11, s12, s13;
+    for (; i + 1 < na; i += 2) {
       a0 = ao + i * K; a1 = a0 + K;
-      for (j = 0; j + 1 < nb; j += 2) {
-        b0 = j * K; b1 = b0 + K; s00 = 0; s01 = 0; s10 = 0; s11 = 0;
+      for (j = 0; j + 3 < nb; j += 4) {
+        b0 = j * K; b1 = b0 + K; b2 = b1 + K; b3 = b2 + K;
+        s00 = 0; s01 = 0; s02 = 0; s03 = 0; s10 = 0; s11 = 0; s12 = 0; s13 = 0;
         for (k = 0; k < K; k++) {
-          x0 = a[a0 + k]; x1 = a[a1 + k]; y0 = b[b0 + k]; y1 = b[b1 + k];
-          s00 += x0 * y0; s01 += x0 * y1; s10 += x1 * y0; s11 += x1 * y1;
+          x0 = a[a0 + k]; x1 = a[a1 + k]; y0 = b[b0 + k]; y1 = b[b1 + k]; y2 = b[b2 + k]; y3 = b[b3 + k];
+          s00 += x0 * y0; s01 += x0 * y1; s02 += x0 * y2; s03 += x0 * y3;
+          s10 += x1 * y0; s11 += x1 * y1; s12 += x1 * y2; s13 += x1 * y3;
         }
-        out[oo + i * nb + j] = s00; out[oo + i * nb + j + 1] = s01;
-        out[oo + (i + 1) * nb + j] = s10; out[oo + (i + 1) * nb + j + 1] = s11;
+        k = oo + i * nb + j;
+        out[k] = s00; out[k + 1] = s01; out[k + 2] = s02; out[k + 3] = s03;
+        k += nb;
+        out[k] = s10; out[k + 1] = s11; out[k + 2] = s12; out[k + 3] = s13;
       }
-      if (j < nb) {
+      for (; j < nb; j++) {
         b0 = j * K; s00 = 0; s10 = 0;
         for (k = 0; k < K; k++) { y0 = b[b0 + k]; s00 += a[a0 + k] * y0; s10 += a[a1 + k] * y0; }
         out[oo + i * nb + j] = s00; out[oo + (i + 1) * nb + j] = s10;
       }
     }
-    if (i < na) {
+    for (; i < na; i++) {
       a0 = ao + i * K;
       for (j = 0; j < nb; j++) {
         b0 = j * K; s00 = 0;
