@@ -106,49 +106,66 @@ def _one_of_each_script(app, pagename, templatename, context, doctree) -> None:
     scripts[:] = kept
 
 
-# An explorer whose generator can run in the page names its shipped model in this attribute
-# (gancourse.interactive.explorer writes it).
+# An explorer whose generator can run in the page names its shipped model in an attribute,
+# and the fingerprint of the weights it was made with in its data (sorted JSON, HTML-escaped:
+# "fingerprint" comes before "model"); gancourse.interactive.explorer writes both.
 _MODEL_MARKER = re.compile(r'data-gancourse-model="([A-Za-z0-9_.-]+)"')
+_FINGERPRINT = re.compile(r'&quot;fingerprint&quot;:&quot;([0-9a-f]+)&quot;.*?&quot;model&quot;:&quot;([A-Za-z0-9_.-]+)&quot;')
 
 
-def _weights_file(app, name: str) -> str | None:
-    """Write ``_static/gancourse-weights/<name>.js`` once per build; its path under ``_static``."""
+def _weights_file(app, name: str):
+    """Write ``_static/gancourse-weights/<name>.js`` once per build; (its path under ``_static``, fingerprint)."""
     rel = f"gancourse-weights/{name}.js"
     target = Path(app.outdir) / "_static" / rel
-    written = app.env.__dict__.setdefault("_gancourse_weights_written", {})
+    # Once per build run (per process when Sphinx writes in parallel; the rename is atomic),
+    # so a rebuild always writes the weights shipped now.
+    if not hasattr(app, "_gancourse_weights"):
+        app._gancourse_weights = {}
+    written = app._gancourse_weights
     if name not in written:
-        from sphinx.util import logging
-
-        from .export import weights_script
+        from ..pretrained import load
+        from .export import fingerprint, weights_script
         try:
-            text = weights_script(name)
+            generator = load(name)
+            text, fp = weights_script(name, generator), fingerprint(generator)
         except Exception as err:  # noqa: BLE001 - any failure leaves the explorer on its frames
-            logging.getLogger(__name__).warning(
-                f"gancourse.interactive: cannot export the generator {name!r} for the page ({err}); "
-                f"its explorers keep their precomputed frames", type="gancourse", subtype="weights")
+            _warn(f"cannot export the generator {name!r} for the page ({err}); its explorers keep their "
+                  f"precomputed frames", "weights")
             written[name] = None
             return None
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(text, "utf-8")
         os.replace(tmp, target)
-        written[name] = rel
+        written[name] = (rel, fp)
     return written[name]
+
+
+def _warn(message: str, subtype: str) -> None:
+    from sphinx.util import logging
+
+    logging.getLogger(__name__).warning(f"gancourse.interactive: {message}", type="gancourse", subtype=subtype)
 
 
 def _add_generators(app, pagename, templatename, context, doctree) -> None:
     """Only on pages with a live explorer: the interpreter and the weights of the models they use."""
     if app.builder.format != "html":
         return
-    names = sorted(set(_MODEL_MARKER.findall(context.get("body") or "")))
-    files = [f for f in (_weights_file(app, n) for n in names) if f]
+    body = context.get("body") or ""
+    names = sorted(set(_MODEL_MARKER.findall(body)))
+    found = {n: _weights_file(app, n) for n in names}
+    files = {n: f for n, f in found.items() if f}
     if not files:
         return
+    for fp, name in _FINGERPRINT.findall(body):
+        if name in files and files[name][1] != fp:
+            _warn(f"{pagename}: an explorer was made with other weights of {name!r} than the shipped ones; "
+                  f"it shows its precomputed frames until the page's notebook is executed again", "stale")
     # Before gancourse-interactive.js (priority 500): deferred scripts run in order, and the
     # explorers look for their model when that script starts them.
     app.builder.add_js_file("gancourse-generator.js", priority=450, defer="defer")
-    for f in files:
-        app.builder.add_js_file(f, priority=450, defer="defer")
+    for rel, _fp in files.values():
+        app.builder.add_js_file(rel, priority=450, defer="defer")
 
 
 def setup(app):
