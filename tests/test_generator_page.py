@@ -21,7 +21,6 @@ import re
 import shutil
 import statistics
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -48,13 +47,16 @@ def _tensor(t):
     return {"shape": list(t.shape), "data": t.detach().float().flatten().tolist()}
 
 
-def _node(tmp_path, scripts, cases):
+def _node(tmp_path, scripts, cases, wasm=True):
+    """Run the cases in node; ``wasm=False`` forbids the WebAssembly product (the plain JavaScript one runs)."""
     spec = tmp_path / "cases.json"
     spec.write_text(json.dumps({"generator_js": str(GENERATOR_JS), "scripts": [str(s) for s in scripts],
-                                "cases": cases}))
+                                "cases": cases, "no_wasm": not wasm}))
     proc = subprocess.run([NODE, str(HARNESS), str(spec)], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["wasm"] is wasm, f"node {'did not use' if wasm else 'used'} the WebAssembly product"
+    return out["results"]
 
 
 def _half(module):
@@ -140,7 +142,8 @@ class _ConstLayer(nn.Module):
 
 
 @needs_node
-def test_each_layer_matches_pytorch(tmp_path):
+@pytest.mark.parametrize("wasm", [True, False], ids=["wasm", "plain-js"])
+def test_each_layer_matches_pytorch(tmp_path, wasm):
     scripts, cases, names = [], [], []
     for k, (name, (module, inputs)) in enumerate(_layers().items()):
         module = _half(module)
@@ -152,7 +155,7 @@ def test_each_layer_matches_pytorch(tmp_path):
         cases.append({"model": f"layer{k}", "graph": "forward", "inputs": [_tensor(t) for t in inputs],
                       "expected": _tensor(expected)})
         names.append(name)
-    results = _node(tmp_path, scripts, cases)
+    results = _node(tmp_path, scripts, cases, wasm)
     bad = {n: r for n, r in zip(names, results) if not (r["shape_ok"] and r["max_abs"] <= 1e-5)}
     print({n: f"{r['max_abs']:.1e}" for n, r in zip(names, results)})
     assert not bad, f"layers that differ from PyTorch: {bad}"
@@ -173,7 +176,8 @@ def _generator_cases(name, G, seed=0):
 
 
 @needs_node
-def test_shipped_generators_and_a_deep_dcgan_match_pytorch(tmp_path):
+@pytest.mark.parametrize("wasm", [True, False], ids=["wasm", "plain-js"])
+def test_shipped_generators_and_a_deep_dcgan_match_pytorch(tmp_path, wasm):
     from gancourse.models import DeepDCGANGenerator
 
     scripts, cases = [], []
@@ -189,9 +193,10 @@ def test_shipped_generators_and_a_deep_dcgan_match_pytorch(tmp_path):
     path.write_text(page_entry("deep", export_generator(deep)))
     scripts.append(path)
     cases += _generator_cases("deep", deep)
-    results = _node(tmp_path, scripts, cases)
+    results = _node(tmp_path, scripts, cases, wasm)
     report = [(c["model"], c["graph"], f"{r['max_abs']:.1e}", f"{r['ms']:.0f} ms") for c, r in zip(cases, results)]
-    print("\n[generator page] node, max |JS - PyTorch| and one run's time:", report)
+    print(f"\n[generator page] node ({'WebAssembly' if wasm else 'plain JavaScript'} product), "
+          f"max |JS - PyTorch| and one run's time:", report)
     assert all(r["shape_ok"] and r["max_abs"] <= TOL for r in results), report
 
 
@@ -205,6 +210,18 @@ def test_the_interpreter_catches_a_wrong_kernel(tmp_path):
         G.net[0].weight[0, 0, 2, 2] += 0.5
     results = _node(tmp_path, [path], _generator_cases("dcgan-mnist", G))
     assert results[0]["max_abs"] > TOL
+
+
+def test_the_webassembly_bytes_are_compiled_from_their_source():
+    """gancourse-generator.js carries gemm.wat compiled (needs wabt's wat2wasm: PATH or $WAT2WASM)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_gemm_wasm", ROOT / "scripts" / "build_gemm_wasm.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    if build.wat2wasm() is None:
+        pytest.skip("wat2wasm (wabt) is not installed")
+    assert build.compiled() == build.embedded(), "run python scripts/build_gemm_wasm.py"
 
 
 def test_an_unsupported_operation_is_an_export_error():
@@ -246,13 +263,11 @@ def live_book(tmp_path_factory):
     """A two-page book: the three shipped explorers (outputs made here), and a page without one."""
     import nbformat
 
+    from test_browser import build_tiny_book
+
     from gancourse.interactive import LatentExplorer
-    from gancourse.interactive.sphinxext import BOOK_CONFIG
 
     book = tmp_path_factory.mktemp("live-book")
-    (book / "_config.yml").write_text('title: "Live explorers"\nonly_build_toc_files: true\n'
-                                      'execute:\n  execute_notebooks: "off"\n' + BOOK_CONFIG, "utf-8")
-    (book / "_toc.yml").write_text("format: jb-book\nroot: page\nchapters:\n- file: plain\n", "utf-8")
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# Live explorers")]
     explorers = {}
@@ -264,13 +279,8 @@ def live_book(tmp_path_factory):
         cell.outputs = [nbformat.v4.new_output("execute_result", data=bundle, execution_count=1)]
         nb.cells.append(cell)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, str(book / "page.ipynb"))
     (book / "plain.md").write_text("# No explorer here\n\nJust text.\n", "utf-8")
-    jb = str(Path(sys.executable).parent / "jupyter-book")
-    proc = subprocess.run([jb, "build", str(book), "-W", "-n", "--keep-going"], capture_output=True, text=True,
-                          timeout=600)
-    assert proc.returncode == 0, "jupyter-book build -W failed:\n" + proc.stdout[-4000:] + proc.stderr[-3000:]
-    return book / "_build" / "html", explorers
+    return build_tiny_book(book, "Live explorers", nb, chapters=["plain"]), explorers
 
 
 @pytest.fixture(scope="module")
@@ -398,6 +408,7 @@ def test_new_z_play_and_timing(browser, live_book):
     ex = explorers["cdcgan"]
     assert (torch.tensor(_image(pg, 1)) - ex.render(**{**ex.defaults(), "t": 1.0}).flatten()).abs().max() <= TOL
     # Timing: every slider position of every explorer, one input event each.
+    assert pg.evaluate("gancourseGenerator.usesWasm()"), "Chromium did not use the WebAssembly product"
     report = {}
     for i, key in enumerate(EXPLORERS):
         pg.evaluate("(i) => { document.querySelectorAll('.gc-frames')[i].gancourseLive.timings.length = 0; }", i)
@@ -405,14 +416,18 @@ def test_new_z_play_and_timing(browser, live_book):
             for pos in list(range(len(c.values))) + [c.default]:
                 _set(pg, i, **{c.name: pos})
         times = pg.evaluate("(i) => document.querySelectorAll('.gc-frames')[i].gancourseLive.timings", i)
-        report[key] = (statistics.median(times), max(times), len(times))
+        times.sort()
+        report[key] = (statistics.median(times), times[int(0.9 * (len(times) - 1))], times[-1], len(times))
     load = os.getloadavg()[0]
-    print("\n[generator page] time per update in headless Chromium (generator + drawing), "
+    print("\n[generator page] time per update in headless Chromium (latent, generator, drawing), "
           f"load average {load:.1f} on {os.cpu_count()} CPUs: "
-          + ", ".join(f"{k}: median {m:.1f} ms, worst {w:.1f} ms over {n}" for k, (m, w, n) in report.items()))
+          + ", ".join(f"{k}: median {m:.1f} ms, 90th percentile {p:.1f} ms, worst {w:.1f} ms over {n}"
+                      for k, (m, p, w, n) in report.items()))
+    # The budget holds for nine updates in ten; the worst case is printed, not asserted: on a
+    # shared machine one update now and then waits for the CPU.
     budget = float(os.environ.get("GANCOURSE_LIVE_BUDGET_MS", "50"))
-    slow = {k: v for k, v in report.items() if v[0] > budget}
-    assert not slow, f"median update slower than {budget} ms: {slow}"
+    slow = {k: v for k, v in report.items() if v[1] > budget}
+    assert not slow, f"updates slower than {budget} ms at the 90th percentile: {slow}"
     assert not errors, errors
     pg.close()
 

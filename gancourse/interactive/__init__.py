@@ -38,7 +38,10 @@ fresh code and "Play A → B" animates the interpolation. Three pieces:
   PyTorch runs, with views, label embeddings, AdaIN and noise resolved) into op lists and
   one float16 blob;
 - ``static/gancourse-generator.js`` replays those op lists (about 30 ATen operations,
-  float32, no dependencies) and drives the explorer's controls;
+  float32, no dependencies) and drives the explorer's controls. Convolutions are row dot
+  products, done by a 456-byte WebAssembly SIMD kernel (``wasm/gemm.wat``, its bytes in the
+  script, compiled synchronously: no ``fetch()``) or, where WebAssembly SIMD is missing, by
+  plain JavaScript;
 - :mod:`.sphinxext` writes ``_static/gancourse-weights/<name>.js`` (the blob in base64,
   loaded by a ``<script>`` element, so it works over ``file://``, where ``fetch()`` of a
   local file fails in Chromium) and adds it, with the interpreter, only to pages whose
@@ -52,9 +55,9 @@ would be written a second time in its layers API, a copy that could silently dis
 the model. The trace has no second definition: a new generator built from the same layer
 types (``DeepDCGANGenerator``, say) needs no new JavaScript, an operation the interpreter
 lacks is an :class:`~.export.ExportError` at export, and ``tests/test_generator_page.py``
-checks every layer type and every shipped generator against PyTorch (max |difference| a
-few 1e-6 on [-1, 1]). The cost is speed: plain JavaScript, no SIMD (measured times are in
-that test's output and in :mod:`.explorer`).
+checks every layer type and every shipped generator against PyTorch, with and without
+the WebAssembly kernel (max |difference| a few 1e-6 on [-1, 1]); update times are in that
+test's output and in :mod:`.explorer`.
 
 Where no script runs, the markup still reads well: the questions with a collapsed "Answer"
 under each, and the explorer's default frame. JupyterLab shows exactly that for a saved

@@ -2,12 +2,14 @@
 // them with PyTorch's outputs. Usage: node run_generator.js cases.json
 // cases.json: {"generator_js": path, "scripts": [weights .js paths],
 //   "cases": [{"model", "graph", "inputs": [{"shape", "data"}], "expected": {"shape", "data"}}]}
-// Prints one JSON line: [{"max_abs", "shape_ok", "ms"}] per case.
+// "no_wasm": true runs without the WebAssembly product. Prints one JSON line:
+// {"wasm": used or not, "results": [{"max_abs", "shape_ok", "ms"}] per case}.
 "use strict";
 const fs = require("fs");
 const vm = require("vm");
 const spec = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 global.window = global;
+if (spec.no_wasm) global.GANCOURSE_NO_WASM = true;      // the plain JavaScript product only
 const gen = require(spec.generator_js);
 for (const s of spec.scripts) vm.runInThisContext(fs.readFileSync(s, "utf8"), { filename: s });
 const out = [];
@@ -23,4 +25,4 @@ for (const c of spec.cases) {
   if (!(y.data.length === c.expected.data.length)) max = Infinity;
   out.push({ max_abs: max, shape_ok: JSON.stringify(y.shape) === JSON.stringify(c.expected.shape), ms: ms });
 }
-console.log(JSON.stringify(out));
+console.log(JSON.stringify({ wasm: gen.usesWasm(), results: out }));

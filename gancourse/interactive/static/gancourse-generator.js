@@ -192,6 +192,61 @@
     }
   }
 
+  // The same product in WebAssembly with 128-bit SIMD (gancourse/interactive/wasm/gemm.wat,
+  // compiled by wat2wasm --enable-simd; tests/test_generator_page.py checks these bytes
+  // against the source when wat2wasm is installed). 456 bytes, compiled synchronously
+  // (under Chromium's 4 KB limit for that), so it needs no fetch() and works over file://.
+  // Where WebAssembly SIMD is missing, gemmNT above does the work.
+  var WASM_GEMM = "AGFzbQEAAAABDwJgAXsBfWAGf39/f39/AAMDAgABBQMBAAEHFAIGbWVtb3J5AgAHZ2VtbV9udAABCowDAhkAIAD9HwAgAP0fAZIgAP0fAiAA/R8DkpIL7wICCX8IeyAEQQJ0IQlBACEGAkADQCAGIAFPDQEgACAGIAlsaiELIAsgCWohDEEAIQcCQANAIAcgA08NASACIAcgCWxqIQ0gDSAJaiEO/QwAAAAAAAAAAAAAAAAAAAAAIQ/9DAAAAAAAAAAAAAAAAAAAAAAhEP0MAAAAAAAAAAAAAAAAAAAAACER/QwAAAAAAAAAAAAAAAAAAAAAIRJBACEIAkADQCAIIAlPDQEgCyAIav0ABAAhEyAMIAhq/QAEACEUIA0gCGr9AAQAIRUgDiAIav0ABAAhFiAPIBMgFf3mAf3kASEPIBAgEyAW/eYB/eQBIRAgESAUIBX95gH95AEhESASIBQgFv3mAf3kASESIAhBEGohCAwACwsgBSAGIANsIAdqQQJ0aiEKIAogDxAAOAIAIAogEBAAOAIEIAogA0ECdGohCiAKIBEQADgCACAKIBIQADgCBCAHQQJqIQcMAAsLIAZBAmohBgwACwsL";
+  var wasm = null;              // null: not tried; false: unavailable; else {gemm, memory, top}
+  function wasmGemm() {
+    if (wasm !== null) return wasm;
+    wasm = false;
+    try {
+      if (typeof WebAssembly !== "object" || (root && root.GANCOURSE_NO_WASM)) return wasm;   // tests: JS only
+      var bin = typeof atob === "function" ? atob(WASM_GEMM) : Buffer.from(WASM_GEMM, "base64").toString("binary");
+      var bytes = new Uint8Array(bin.length);
+      for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      var inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
+      wasm = { gemm: inst.exports.gemm_nt, memory: inst.exports.memory, top: 0 };
+    } catch (e) {
+      wasm = false;
+    }
+    return wasm;
+  }
+  function wasmReserve(w, bytes) {           // grow the memory to at least `bytes`
+    var have = w.memory.buffer.byteLength;
+    if (bytes > have) w.memory.grow(Math.ceil((bytes - have) / 65536));
+  }
+  // Copy `rows` rows of K floats from src[off..] into wasm memory at byte `at`, each row padded
+  // to k4 floats and the row count to an even number (the kernel's 2 x 2 blocks).
+  function wasmRows(w, at, src, off, rows, K, k4) {
+    var r2 = rows + (rows & 1);
+    wasmReserve(w, at + r2 * k4 * 4);
+    var view = new Float32Array(w.memory.buffer, at, r2 * k4);
+    view.fill(0);
+    for (var r = 0; r < rows; r++) view.set(src.subarray(off + r * K, off + (r + 1) * K), r * k4);
+    return r2 * k4 * 4;
+  }
+  // out[oo + i * nb + j] = a_i . b_j as gemmNT, with a a weight matrix kept in wasm memory
+  // (copied once, cached on `holder`) and b copied in for this call.
+  function gemmRows(holder, a, na, b, nb, K, out, oo) {
+    var w = wasmGemm();
+    if (!w) { gemmNT(a, 0, na, b, nb, K, out, oo); return; }
+    var k4 = (K + 3) & ~3;
+    if (holder.wasmAt === undefined || holder.wasmK !== K) {
+      holder.wasmAt = w.top;
+      w.top += wasmRows(w, w.top, a, 0, na, K, k4);
+      holder.wasmK = K;
+    }
+    var na2 = na + (na & 1), nb2 = nb + (nb & 1), at = w.top;
+    var outAt = at + wasmRows(w, at, b, 0, nb, K, k4);
+    wasmReserve(w, outAt + na2 * nb2 * 4);
+    w.gemm(holder.wasmAt, na2, at, nb2, k4, outAt);
+    var res = new Float32Array(w.memory.buffer, outAt, na2 * nb2);
+    for (var i = 0; i < na; i++) out.set(res.subarray(i * nb2, i * nb2 + nb), oo + i * nb);
+  }
+
   // Conv2d (weight Cout, Cin, kH, kW) and ConvTranspose2d (weight Cin, Cout, kH, kW); groups 1.
   // Both as dot products of contiguous rows (gemmNT):
   // conv2d: out[co, p] = W[co, :] . patch[p, :], the patches (OH*OW, Ci*kH*kW) gathered per call;
@@ -227,12 +282,12 @@
             }
           }
         }
-        gemmNT(w.data, 0, Co, patches, OHW, K, o, on);
+        gemmRows(w, w.data, Co, patches, OHW, K, o, on);
       } else {
-        if (!w.rowsT) w.rowsT = transpose2(T([Ci, Co * KK], w.data)).data;    // (Co*kH*kW, Ci)
+        if (!w.rowsT) w.rowsT = transpose2(T([Ci, Co * KK], w.data)).data;    // (Co*kH*kW, Ci), made once
         var R = Co * KK, xT = new Float32Array(HW * Ci), cols = new Float32Array(R * HW);
         for (ci = 0; ci < Ci; ci++) for (p = 0; p < HW; p++) xT[p * Ci + ci] = xd[xn + ci * HW + p];
-        gemmNT(w.rowsT, 0, R, xT, HW, Ci, cols, 0);
+        gemmRows(w.rowsT, w.rowsT, R, xT, HW, Ci, cols, 0);
         for (co = 0; co < Co; co++) {
           for (ky = 0; ky < kH; ky++) {
             for (kx = 0; kx < kW; kx++) {
@@ -650,6 +705,7 @@
   }
 
   var api = { T: T, OPS: OPS, load: load, run: run, decodeHalf: decodeHalf, binary: binary,
+              usesWasm: function () { return !!wasmGemm(); },
               liveExplorer: liveExplorer, Explorer: Explorer };
   if (typeof module !== "undefined" && module.exports) module.exports = api;
   if (root) root.gancourseGenerator = api;
