@@ -194,8 +194,10 @@ class FrameView(DualView):
         if one_at_a_time:
             note = self.frames_note(note)
         title = f'<p class="gc-frames-title">{inline(self.title)}</p>' if self.title else ""
-        return (f'<div class="gc-frames" id="{self.dom_id}"{attrs} data-gancourse-frames="{json_attr(self.page_data(extra))}">'
-                f'{title}<div class="gc-frames-body"><div class="gc-controls">{"".join(rows)}{controls_extra}</div>{view_html}</div>'
+        data = json_attr(self.page_data(extra))
+        return (f'<div class="gc-frames" id="{self.dom_id}"{attrs} data-gancourse-frames="{data}">'
+                f'{title}<div class="gc-frames-body"><div class="gc-controls">{"".join(rows)}{controls_extra}</div>'
+                f'{view_html}</div>'
                 + (f'<p class="gc-frames-note">{inline(note)}</p>' if note else "") + "</div>")
 
     # ---------------------------------------------------------------- widgets

@@ -110,7 +110,8 @@ def _one_of_each_script(app, pagename, templatename, context, doctree) -> None:
 # and the fingerprint of the weights it was made with in its data (sorted JSON, HTML-escaped:
 # "fingerprint" comes before "model"); gancourse.interactive.explorer writes both.
 _MODEL_MARKER = re.compile(r'data-gancourse-model="([A-Za-z0-9_.-]+)"')
-_FINGERPRINT = re.compile(r'&quot;fingerprint&quot;:&quot;([0-9a-f]+)&quot;.*?&quot;model&quot;:&quot;([A-Za-z0-9_.-]+)&quot;')
+_FINGERPRINT = re.compile(r'&quot;fingerprint&quot;:&quot;([0-9a-f]+)&quot;'
+                          r'.*?&quot;model&quot;:&quot;([A-Za-z0-9_.-]+)&quot;')
 
 
 def _weights_file(app, name: str):

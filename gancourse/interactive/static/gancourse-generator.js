@@ -253,7 +253,9 @@
   // transposed: cols[(co, ky, kx), p] = W^T[(co, ky, kx), :] . x^T[p, :] over Ci (W^T made once
   // per weight), then each column added into the output at its offset (col2im).
   function convolution(x, w, b, stride, padding, dilation, transposed, outPad, groups) {
-    if (groups !== 1 || dilation.some(function (v) { return v !== 1; })) throw new Error("convolution: only groups=1, dilation=1");
+    if (groups !== 1 || dilation.some(function (v) { return v !== 1; })) {
+      throw new Error("convolution: only groups=1, dilation=1");
+    }
     if (x.shape.length !== 4) throw new Error("convolution: 4-D input expected");
     var B = x.shape[0], Ci = x.shape[1], H = x.shape[2], W = x.shape[3];
     var kH = w.shape[2], kW = w.shape[3], sy = stride[0], sx = stride[1], py = padding[0], px = padding[1];
@@ -388,7 +390,9 @@
     "aten._unsafe_view.default": function (a, shape) { return reshape(a, shape); },
     "aten.alias.default": function (a) { return a; },
     "aten.clone.default": function (a) { return T(a.shape, a.data.slice()); },
-    "aten.unsqueeze.default": function (a, d) { var s = a.shape.slice(); s.splice(dim(d, s.length + 1), 0, 1); return T(s, a.data); },
+    "aten.unsqueeze.default": function (a, d) {
+      var s = a.shape.slice(); s.splice(dim(d, s.length + 1), 0, 1); return T(s, a.data);
+    },
     "aten.squeeze.dim": function (a, d) {
       var s = a.shape.slice(); d = dim(d, s.length); if (s[d] === 1) s.splice(d, 1); return T(s, a.data);
     },
@@ -460,7 +464,9 @@
   function load(entry) {
     if (entry._model) return entry._model;
     var flat = decodeHalf(entry.blob);
-    var params = entry.tensors.map(function (t) { return T(t.shape, flat.subarray(t.offset, t.offset + numel(t.shape))); });
+    var params = entry.tensors.map(function (t) {
+      return T(t.shape, flat.subarray(t.offset, t.offset + numel(t.shape)));
+    });
     var model = { name: entry.name, fingerprint: entry.fingerprint, graphs: entry.graphs, params: params, consts: {} };
     Object.keys(entry.graphs).forEach(function (g) { model.consts[g] = foldConstants(entry.graphs[g], params); });
     entry._model = model;
@@ -573,7 +579,10 @@
     var psi = values.psi, n = a.length;
     if (L.style) {
       v = new Float32Array(n);
-      for (i = 0; i < n; i++) { var x = a[i] + values.t * (b[i] - a[i]); v[i] = this.wAvg[i] + psi * (x - this.wAvg[i]); }
+      for (i = 0; i < n; i++) {
+        var x = a[i] + values.t * (b[i] - a[i]);
+        v[i] = this.wAvg[i] + psi * (x - this.wAvg[i]);
+      }
     } else {
       v = slerp(a, b, values.t);
       for (i = 0; i < n; i++) v[i] *= psi;
@@ -642,11 +651,14 @@
       if (product) v.label = L.classes[parseInt(product.value, 10)];
       return v;
     }
+    function shown(c, k, v) {        // a control's value as text (t to two decimals while playing)
+      return c.name === "t" && tOverride !== null ? v.t.toFixed(2) : c.labels[parseInt(inputs[k].value, 10)];
+    }
     function describe(v) {
       var parts = [];
       if (product) parts.push(data.product.label + " " + data.product.labels[parseInt(product.value, 10)]);
       controls.forEach(function (c, k) {
-        parts.push(c.label + " " + (c.name === "t" && tOverride !== null ? v.t.toFixed(2) : c.labels[parseInt(inputs[k].value, 10)]));
+        parts.push(c.label + " " + shown(c, k, v));
       });
       return data.alt + (ex.random[0] ? ", code A drawn at random" : "") + " (" + parts.join(", ") + ")";
     }
@@ -657,7 +669,7 @@
       state.timings.push(performance.now() - t0);
       state.last = out;
       controls.forEach(function (c, k) {
-        var text = c.name === "t" && tOverride !== null ? v.t.toFixed(2) : c.labels[parseInt(inputs[k].value, 10)];
+        var text = shown(c, k, v);
         outputs[k].textContent = text;
         inputs[k].setAttribute("aria-valuetext", text);
       });
