@@ -299,11 +299,14 @@ def browser():
 
 @pytest.fixture(scope="module")
 def http_root(live_book):
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(live_book[0]))
+    from test_browser import _QuietHandler
+
+    handler = functools.partial(_QuietHandler, directory=str(live_book[0]))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
     server.shutdown()
+    server.server_close()
 
 
 def _open(browser, url, width=1366):

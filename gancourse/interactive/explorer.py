@@ -51,11 +51,11 @@ needs to compose the same latents as :meth:`LatentExplorer.latents`: codes A, B 
 The book adds the model's weights and ``gancourse-generator.js`` to the page (see the
 package docstring), and every control then combines with every other, "New z" draws a
 fresh code A, "Play A → B" animates t from 0 to 1. Measured in headless Chromium on the
-project's 2-core x86_64 machine while it ran two trainings and two notebook executions
-(load average 9.4): one update (latent, generator, drawing) of ``dcgan-mnist`` took 1.9 ms
-(median; 12.6 ms at worst over 66 updates), ``cdcgan-mnist`` 2.0 ms (7.8 ms),
-``stylegan7-mnist`` (eight convolutions, 41M multiply-adds) 8.1 ms (50.3 ms);
-``tests/test_generator_page.py`` prints the current numbers.
+project's 2-core x86_64 machine while it ran two trainings and other jobs (load average
+5.7): one update (latent, generator, drawing) of ``dcgan-mnist`` took 1.8 ms (median; 4.1 ms
+at worst over 66 updates), ``cdcgan-mnist`` 2.0 ms (4.3 ms), ``stylegan7-mnist`` (eight
+convolutions, 41M multiply-adds) 8.1 ms (23.5 ms over 76); at load average 9.4 its worst
+update took 50.3 ms. ``tests/test_generator_page.py`` prints the current numbers.
 
 The HTML always holds a sprite sheet of precomputed frames (one PNG, base64; the page's
 script picks a frame with ``background-position``). They are what a page without the
