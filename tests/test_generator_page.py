@@ -445,17 +445,24 @@ def test_a_page_without_an_explorer_loads_no_weights(browser, live_book):
     pg.close()
 
 
-def test_a_missing_weights_file_falls_back_to_the_frames(browser, live_book, tmp_path):
+@pytest.mark.parametrize("damage", ["missing", "broken"])
+def test_a_missing_or_broken_weights_file_falls_back_to_the_frames(browser, live_book, tmp_path, damage):
     html, _ = live_book
     copy = tmp_path / "html"
     shutil.copytree(html, copy)
-    (copy / "_static" / "gancourse-weights" / "dcgan-mnist.js").unlink()
-    pg, _, _ = _open(browser, (copy / "page.html").as_uri())
+    weights = copy / "_static" / "gancourse-weights" / "dcgan-mnist.js"
+    if damage == "missing":
+        weights.unlink()
+    else:                              # an op the interpreter does not know: it throws on the first image
+        weights.write_text(weights.read_text("utf-8").replace('"aten.tanh.default"', '"aten.nosuch.default"'))
+    pg, errors, _ = _open(browser, (copy / "page.html").as_uri())
     pg.wait_for_selector(".gc-frames.gc-js")
     first = pg.locator(".gc-frames").first
     assert "gc-live" not in first.get_attribute("class")
     assert "one slider moves at a time" in first.locator(".gc-frames-note").inner_text()
-    assert first.locator(".gc-live-buttons").is_hidden()
+    assert first.locator(".gc-live-buttons").is_hidden() and first.locator("canvas").count() == 0
+    assert pg.locator(".gc-frames.gc-live").count() == 2          # the other explorers still run
+    assert bool(errors) is (damage == "broken")                  # the broken model is named in the console
     pg.close()
 
 

@@ -624,10 +624,19 @@
   // Upgrade one explorer's markup (see explorer.py html()) to the live generator.
   // Returns false when its model is not on this page (the caller keeps the frames).
   function liveExplorer(root, data) {
+    function defaults() {
+      var v = {};
+      data.controls.forEach(function (c) { v[c.name] = data.live.values[c.name][c.default]; });
+      if (data.product) v.label = data.live.classes[data.product.default];
+      return v;
+    }
     var L = data.live, entry = root && L && (window.GANCOURSE_WEIGHTS || {})[L.model];
     if (!entry || entry.fingerprint !== L.fingerprint) return false;
     var ex = new Explorer(data, load(entry));
     var controls = data.controls;
+    // One image before the page changes: a model that cannot run throws here, and the caller
+    // keeps the explorer's frames.
+    ex.image(defaults());
     var inputs = controls.map(function (c) { return root.querySelector('[data-control="' + c.name + '"]'); });
     var outputs = controls.map(function (c) { return root.querySelector('output[data-for="' + c.name + '"]'); });
     var product = data.product ? root.querySelector('[data-control="' + data.product.name + '"]') : null;

@@ -223,8 +223,8 @@
   }
 
   // An explorer or a plot: a named group; every control described (what it moves, and
-  // the page's note: one slider at a time, or all combine when the generator is live); the readouts beside the sliders
-  // no longer announced twice (the slider's value text already is); one live region that
+  // the page's note: one slider at a time, or all combine when the generator is live); the
+  // readouts beside the sliders no longer announced twice (the slider's value text already is); one live region that
   // says what else changed: the sliders that went back to their defaults, and a plot's
   // numbers, which also join the picture's name.
   function enhanceFrames(root) {
@@ -299,8 +299,13 @@
     var data = JSON.parse(root.getAttribute("data-gancourse-frames"));
     // A shipped generator whose weights file is on the page runs live (gancourse-generator.js).
     if (data.live) {
-      var gen = window.gancourseGenerator;
-      if (gen && gen.liveExplorer(root, data)) {
+      var gen = window.gancourseGenerator, live = false;
+      try {
+        live = !!(gen && gen.liveExplorer(root, data));
+      } catch (err) {      // a model that cannot run: say so in the console, keep the frames
+        if (window.console) console.error("gancourse: the explorer's generator failed in the page", err);
+      }
+      if (live) {
         root.classList.add("gc-js");
         enhanceFrames(root);
         return;
