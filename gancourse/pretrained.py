@@ -68,10 +68,16 @@ def load(name: str, device: str | torch.device = "cpu", weights_dir: str | os.Pa
          ) -> nn.Module:
     """The shipped generator ``name`` in eval mode, float32, on ``device`` (``"auto"`` picks one).
 
+    The generator's ``pretrained_name`` attribute holds ``name``.
+
     >>> G = gancourse.pretrained("dcgan-mnist")
     >>> images = G(torch.randn(16, G.z_dim))   # (16, 1, 28, 28) in [-1, 1]
     """
-    return load_file(_check(name, weights_dir), device)
+    G = load_file(_check(name, weights_dir), device)
+    # The name lets the latent explorer give the static book this generator, run in the page
+    # (it checks that the weights still are the shipped ones: gancourse.interactive.export).
+    G.pretrained_name = name
+    return G
 
 
 def load_file(file: str | os.PathLike, device: str | torch.device = "cpu") -> nn.Module:

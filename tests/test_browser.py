@@ -59,12 +59,7 @@ def tiny_book(tmp_path_factory):
     import nbformat
     from nbclient import NotebookClient
 
-    from gancourse.interactive.sphinxext import BOOK_CONFIG
-
     book = tmp_path_factory.mktemp("tiny-book")
-    (book / "_config.yml").write_text('title: "Interactive components"\nonly_build_toc_files: true\n'
-                                      'execute:\n  execute_notebooks: "off"\n' + BOOK_CONFIG, "utf-8")
-    (book / "_toc.yml").write_text("format: jb-book\nroot: page\n", "utf-8")
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# Interactive components")]
     nb.cells += [nbformat.v4.new_code_cell(src) for src in CELLS]
@@ -75,12 +70,27 @@ def tiny_book(tmp_path_factory):
     for cell in nb.cells[2:]:
         data = cell.outputs[0]["data"]
         assert {"application/vnd.jupyter.widget-view+json", "text/html"} <= set(data)
+    return build_tiny_book(book, "Interactive components", nb) / "page.html"
+
+
+def build_tiny_book(book, title, nb, chapters=()):
+    """Write ``nb`` as the root page ``page.ipynb`` (``chapters``: more files, already in ``book``), with
+    the book's interactive settings, build it with ``jupyter-book build -W``; return the HTML folder."""
+    import nbformat
+
+    from gancourse.interactive.sphinxext import BOOK_CONFIG
+
+    (book / "_config.yml").write_text(f'title: "{title}"\nonly_build_toc_files: true\n'
+                                      'execute:\n  execute_notebooks: "off"\n' + BOOK_CONFIG, "utf-8")
+    toc = "format: jb-book\nroot: page\n" + ("chapters:\n" + "".join(f"- file: {c}\n" for c in chapters)
+                                              if chapters else "")
+    (book / "_toc.yml").write_text(toc, "utf-8")
     nbformat.write(nb, str(book / "page.ipynb"))
     jb = str(Path(sys.executable).parent / "jupyter-book")
     proc = subprocess.run([jb, "build", str(book), "-W", "-n", "--keep-going"], capture_output=True, text=True,
-                          timeout=300)
+                          timeout=600)
     assert proc.returncode == 0, "jupyter-book build -W failed:\n" + proc.stdout[-4000:] + proc.stderr[-3000:]
-    return book / "_build" / "html" / "page.html"
+    return book / "_build" / "html"
 
 
 @pytest.fixture(scope="module")

@@ -163,8 +163,21 @@ class FrameView(DualView):
         data.update(extra)
         return data
 
-    def frames_html(self, view_html: str, extra: dict, note: str = "") -> str:
-        """The static markup: labelled controls, the picture, a note."""
+    def frames_note(self, note: str = "") -> str:
+        """``note``, plus the sentence saying that one slider moves at a time (when there are several)."""
+        if len(self.controls) > 1:
+            note = (note + " " if note else "") + ("On this static page one slider moves at a time (the others "
+                                                   "return to their defaults); run the notebook to combine them.")
+        return note
+
+    def frames_html(self, view_html: str, extra: dict, note: str = "", controls_extra: str = "",
+                    one_at_a_time: bool = True, attrs: str = "") -> str:
+        """The static markup: labelled controls, the picture, a note.
+
+        ``controls_extra`` (markup) goes after the controls; ``one_at_a_time=False`` leaves
+        out the note that one slider moves at a time (the page runs the generator); ``attrs``
+        (markup) are more attributes of the outer element.
+        """
         rows = []
         if self.product is not None:
             p, pid = self.product, f"{self.dom_id}-{self.product.name}"
@@ -178,12 +191,13 @@ class FrameView(DualView):
                         f'<input type="range" id="{cid}" data-control="{c.name}" min="0" max="{len(c.values) - 1}" '
                         f'step="1" value="{c.default}" aria-valuetext="{esc(c.labels[c.default])}">'
                         f'<output data-for="{c.name}" for="{cid}">{esc(c.labels[c.default])}</output>')
-        if len(self.controls) > 1:
-            note = (note + " " if note else "") + ("On this static page one slider moves at a time (the others "
-                                                   "return to their defaults); run the notebook to combine them.")
+        if one_at_a_time:
+            note = self.frames_note(note)
         title = f'<p class="gc-frames-title">{inline(self.title)}</p>' if self.title else ""
-        return (f'<div class="gc-frames" id="{self.dom_id}" data-gancourse-frames="{json_attr(self.page_data(extra))}">'
-                f'{title}<div class="gc-frames-body"><div class="gc-controls">{"".join(rows)}</div>{view_html}</div>'
+        data = json_attr(self.page_data(extra))
+        return (f'<div class="gc-frames" id="{self.dom_id}"{attrs} data-gancourse-frames="{data}">'
+                f'{title}<div class="gc-frames-body"><div class="gc-controls">{"".join(rows)}{controls_extra}</div>'
+                f'{view_html}</div>'
                 + (f'<p class="gc-frames-note">{inline(note)}</p>' if note else "") + "</div>")
 
     # ---------------------------------------------------------------- widgets

@@ -42,10 +42,24 @@ Style mixing is offered when ``num_ws >= 2``. Plain generators need ``z_dim`` an
 ``forward(z)`` (or ``forward(z, y)`` with ``n_classes``), as every generator in
 :mod:`gancourse.models` has.
 
-Static rendering: precomputed frames, not the generator in the browser
-----------------------------------------------------------------------
-The book shows the same controls and a sprite sheet of precomputed frames (one PNG,
-base64 in the output's HTML; the page's script picks a frame with ``background-position``).
+Static rendering: the generator in the page, precomputed frames as the fallback
+-------------------------------------------------------------------------------
+For a shipped generator (``gancourse.pretrained(name)``, its weights unchanged:
+:meth:`LatentExplorer.live_data` compares fingerprints) the HTML also carries what the page
+needs to compose the same latents as :meth:`LatentExplorer.latents`: codes A, B and C
+(``torch.randn`` cannot be replayed in a browser), the directions and their scales, and w̄.
+The book adds the model's weights and ``gancourse-generator.js`` to the page (see the
+package docstring), and every control then combines with every other, "New z" draws a
+fresh code A, "Play A → B" animates t from 0 to 1. Measured in headless Chromium on the
+project's 2-core x86_64 machine while it ran two trainings and other jobs (load average
+5.7): one update (latent, generator, drawing) of ``dcgan-mnist`` took 1.8 ms (median; 4.1 ms
+at worst over 66 updates), ``cdcgan-mnist`` 2.0 ms (4.3 ms), ``stylegan7-mnist`` (eight
+convolutions, 41M multiply-adds) 8.1 ms (23.5 ms over 76); at load average 9.4 its worst
+update took 50.3 ms. ``tests/test_generator_page.py`` prints the current numbers.
+
+The HTML always holds a sprite sheet of precomputed frames (one PNG, base64; the page's
+script picks a frame with ``background-position``). They are what a page without the
+model's weights shows, and the only rendering of an explorer on any other generator.
 Frames follow the one-control-at-a-time layout of :mod:`._frames`: with the defaults,
 11 + 11 + 3 x 13 positions make 57 frames per class. Measured on the project's 2-core
 x86_64 machine (one torch thread, other jobs running) for the case-study
@@ -54,12 +68,6 @@ PyTorch's default initialisation (noisier images compress worse), 23.5 KB for a 
 trained one; the frames take 0.1-0.25 s after 0.5-0.6 s of set-up (principal directions
 from 256 samples). ``ConditionalDCGANGenerator``: 570 frames (10 classes x 57), 252 KB,
 1.05 s. ``tests/test_interactive.py`` prints these numbers again.
-Running the generator in the browser was rejected: the DCGAN generator has 840k weights
-(3.3 MB as float32, about 1.1 MB even as base64 int8, versus tens of KB of frames), and it
-would need a JavaScript copy of every layer and of each model's ``forward`` code (views,
-concatenated label embeddings, and later modulated convolutions): a second definition of
-every model, which could silently disagree with the first. Frames are the real
-generator's real images.
 
 In a kernel every change re-renders one image and sends it to the front end: 1.4 ms
 (median; 10 ms at worst over 30 changes) for the DCGAN on that machine, well inside the
@@ -455,6 +463,40 @@ class LatentExplorer(FrameView):
         cols = min(len(states), 16)
         return _png(images, self.value_range, cols, small=True), cols, len(states)
 
+    def live_data(self) -> dict | None:
+        """What the static page needs to run this explorer's generator itself, or None.
+
+        Only a shipped generator (``gancourse.pretrained.load``, which sets
+        ``pretrained_name``) whose weights are still the shipped ones qualifies: the book
+        adds that model's weights file to the page. The codes A, B, C, the directions and
+        their scales and w̄ travel here, so the page composes the same latents as
+        :meth:`latents` (the page cannot replay ``torch.randn``).
+        """
+        name = getattr(self.generator, "pretrained_name", None)
+        if not isinstance(name, str):
+            return None
+        from ..pretrained import PretrainedNotFoundError, load
+        from .export import fingerprint
+
+        try:
+            shipped = load(name)
+        except (PretrainedNotFoundError, ValueError, OSError):
+            return None
+        fp = fingerprint(self.generator)
+        if fp != fingerprint(shipped):
+            return None                   # trained on, or edited, after loading: frames only
+
+        def nums(t):
+            return [float(f"{v:.9g}") for v in t.detach().float().cpu().reshape(-1).tolist()]
+
+        return {"model": name, "fingerprint": fp, "style": self.style, "num_ws": self.num_ws,
+                "z": [nums(self._z(seed)) for seed in self.seeds],
+                "directions": [nums(d) for d in self.directions], "dir_scales": nums(self.dir_scales),
+                "w_avg": nums(self.w_avg) if self.w_avg is not None else None,
+                "values": {c.name: list(c.values) for c in self.controls},
+                "classes": list(self.product.values) if self.product is not None else None,
+                "value_range": list(self.value_range)}
+
     def html(self) -> str:
         c, h, w = self.shape
         s = self.scale
@@ -470,7 +512,19 @@ class LatentExplorer(FrameView):
         if any(ctl.name == "mix" for ctl in self.controls):
             seeds += f"; mixed styles come from seed {self.seeds[2]}"
         extra = {"sprite": {"cols": cols, "w": w, "h": h, "scale": s}, "frames": n}
-        return self.frames_html(view, extra, note=seeds + ".")
+        live = self.live_data()
+        if live is None:
+            return self.frames_html(view, extra, note=seeds + ".")
+        # The page's script shows the buttons when the model is on the page; if it is not,
+        # it falls back to the frames and puts back the frames' note.
+        live["frames_note"] = self.frames_note(seeds + ".")
+        extra["live"] = live
+        buttons = ('<div class="gc-live-buttons" hidden><button type="button" class="gc-new-z">New z</button>'
+                   '<button type="button" class="gc-play" aria-pressed="false">Play A → B</button></div>')
+        note = (seeds + ". The generator runs in this page, so every control combines with the others: "
+                "New z draws a fresh random code A, and Play A → B animates the interpolation.")
+        return self.frames_html(view, extra, note=note, controls_extra=buttons, one_at_a_time=False,
+                                attrs=f' data-gancourse-model="{esc(live["model"])}"')
 
     def text(self) -> str:
         names = ", ".join(c.label for c in self.controls)

@@ -23,6 +23,14 @@ On the pages that show an in-page GAN trainer (:func:`gancourse.interactive.toy_
 and only there, it also loads ``gancourse-toygan.js`` and ``.css``
 (:func:`gancourse.interactive.toygan.add_page_assets`).
 
+Pages whose latent explorers can run their generator in the page (a shipped model, see
+:mod:`gancourse.interactive.explorer`) also get ``gancourse-generator.js`` (the interpreter)
+and, per model, ``_static/gancourse-weights/<name>.js``, written at build time from the
+shipped weights by :func:`gancourse.interactive.export.weights_script` (2.2-2.7 MB each,
+float16 in base64). Other pages load neither: the marker is the
+``data-gancourse-model`` attribute in the page's body, as MathJax is added only to pages
+with maths.
+
 It also folds the chapters' optional sections: a section whose heading starts with
 "Going further" keeps its heading (and its opening paragraphs) visible, and the rest of
 its content, cells and outputs included, goes into a ``<details>`` element that starts
@@ -32,6 +40,10 @@ closed and opens with a click, Enter or Space (``gancourse-going-further.css`` a
 is: the notebook stays a plain notebook.
 """
 from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
 
 from ._common import WIDGET_VIEW_MIME, static_dir
 from .toygan import add_page_assets
@@ -99,6 +111,69 @@ def _one_of_each_script(app, pagename, templatename, context, doctree) -> None:
     scripts[:] = kept
 
 
+# An explorer whose generator can run in the page names its shipped model in an attribute,
+# and the fingerprint of the weights it was made with in its data (sorted JSON, HTML-escaped:
+# "fingerprint" comes before "model"); gancourse.interactive.explorer writes both.
+_MODEL_MARKER = re.compile(r'data-gancourse-model="([A-Za-z0-9_.-]+)"')
+_FINGERPRINT = re.compile(r'&quot;fingerprint&quot;:&quot;([0-9a-f]+)&quot;'
+                          r'.*?&quot;model&quot;:&quot;([A-Za-z0-9_.-]+)&quot;')
+
+
+def _weights_file(app, name: str):
+    """Write ``_static/gancourse-weights/<name>.js`` once per build; (its path under ``_static``, fingerprint)."""
+    rel = f"gancourse-weights/{name}.js"
+    target = Path(app.outdir) / "_static" / rel
+    # Once per build run (per process when Sphinx writes in parallel; the rename is atomic),
+    # so a rebuild always writes the weights shipped now.
+    if not hasattr(app, "_gancourse_weights"):
+        app._gancourse_weights = {}
+    written = app._gancourse_weights
+    if name not in written:
+        from ..pretrained import load
+        from .export import fingerprint, weights_script
+        try:
+            generator = load(name)
+            text, fp = weights_script(name, generator), fingerprint(generator)
+        except Exception as err:  # noqa: BLE001 - any failure leaves the explorer on its frames
+            _warn(f"cannot export the generator {name!r} for the page ({err}); its explorers keep their "
+                  f"precomputed frames", "weights")
+            written[name] = None
+            return None
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(text, "utf-8")
+        os.replace(tmp, target)
+        written[name] = (rel, fp)
+    return written[name]
+
+
+def _warn(message: str, subtype: str) -> None:
+    from sphinx.util import logging
+
+    logging.getLogger(__name__).warning(f"gancourse.interactive: {message}", type="gancourse", subtype=subtype)
+
+
+def _add_generators(app, pagename, templatename, context, doctree) -> None:
+    """Only on pages with a live explorer: the interpreter and the weights of the models they use."""
+    if app.builder.format != "html":
+        return
+    body = context.get("body") or ""
+    names = sorted(set(_MODEL_MARKER.findall(body)))
+    found = {n: _weights_file(app, n) for n in names}
+    files = {n: f for n, f in found.items() if f}
+    if not files:
+        return
+    for fp, name in _FINGERPRINT.findall(body):
+        if name in files and files[name][1] != fp:
+            _warn(f"{pagename}: an explorer was made with other weights of {name!r} than the shipped ones; "
+                  f"it shows its precomputed frames until the page's notebook is executed again", "stale")
+    # Before gancourse-interactive.js (priority 500): deferred scripts run in order, and the
+    # explorers look for their model when that script starts them.
+    app.builder.add_js_file("gancourse-generator.js", priority=450, defer="defer")
+    for rel, _fp in files.values():
+        app.builder.add_js_file(rel, priority=450, defer="defer")
+
+
 def setup(app):
     # Imported here: it needs docutils, which only a Sphinx build has (BOOK_CONFIG and the
     # helpers above must import without it, as in the Colab-like environment of the tests).
@@ -117,5 +192,6 @@ def setup(app):
     app.connect("builder-inited", _add_static_path)
     app.connect("config-inited", _default_colour_mode)
     app.connect("html-page-context", add_page_assets)                    # the trainer's page only
+    app.connect("html-page-context", _add_generators)                    # pages with live explorers only
     app.connect("html-page-context", _one_of_each_script, priority=900)   # after the others add theirs
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

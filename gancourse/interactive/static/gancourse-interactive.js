@@ -3,7 +3,9 @@
  * The markup is written by gancourse.interactive (Python) into each output's text/html:
  *   [data-gancourse-quiz]    a quiz; the attribute holds the grading data and messages
  *   [data-gancourse-frames]  a latent explorer or a small plot; the attribute says which
- *                            precomputed frame belongs to which control position
+ *                            precomputed frame belongs to which control position (and, for
+ *                            an explorer on a shipped generator, how gancourse-generator.js
+ *                            runs that generator in the page, when its weights are loaded)
  * This file only adds behaviour. Grading mirrors gancourse/interactive/quiz.py:grade();
  * the messages come from Python, so both renderings say the same words. The accessibility
  * section adds the names, roles, descriptions and live announcements at load (the book shows
@@ -221,8 +223,8 @@
   }
 
   // An explorer or a plot: a named group; every control described (what it moves, and
-  // the page's note that one slider moves at a time); the readouts beside the sliders
-  // no longer announced twice (the slider's value text already is); one live region that
+  // the page's note: one slider at a time, or all combine when the generator is live); the
+  // readouts beside the sliders no longer announced twice (the slider's value text already is); one live region that
   // says what else changed: the sliders that went back to their defaults, and a plot's
   // numbers, which also join the picture's name.
   function enhanceFrames(root) {
@@ -295,6 +297,22 @@
   // control at its default; then, control by control, one frame per other position.
   function initFrames(root) {
     var data = JSON.parse(root.getAttribute("data-gancourse-frames"));
+    // A shipped generator whose weights file is on the page runs live (gancourse-generator.js).
+    if (data.live) {
+      var gen = window.gancourseGenerator, live = false;
+      try {
+        live = !!(gen && gen.liveExplorer(root, data));
+      } catch (err) {      // a model that cannot run: say so in the console, keep the frames
+        if (window.console) console.error("gancourse: the explorer's generator failed in the page", err);
+      }
+      if (live) {
+        root.classList.add("gc-js");
+        enhanceFrames(root);
+        return;
+      }
+      var fallback = root.querySelector(".gc-frames-note");
+      if (fallback) fallback.textContent = data.live.frames_note;
+    }
     var controls = data.controls;
     var offsets = [], next = 1;
     controls.forEach(function (c) { offsets.push(next); next += c.labels.length - 1; });
