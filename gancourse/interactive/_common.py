@@ -142,3 +142,9 @@ class DualView:
 
     def __repr__(self) -> str:
         return self.text()
+
+
+def is_style_based(generator) -> bool:
+    """True when the generator follows the mapping/synthesis protocol of the latent explorer
+    (``gancourse.stylegan``): the explorer and the page's exporter both ask."""
+    return callable(getattr(generator, "mapping", None)) and callable(getattr(generator, "synthesis", None))

@@ -86,7 +86,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from ._common import esc, stable_id
+from ._common import esc, is_style_based, stable_id
 from ._frames import Control, FrameView, choice, slider
 
 __all__ = ["LatentExplorer", "GeneratorProtocolError", "is_style_based", "slerp"]
@@ -94,11 +94,6 @@ __all__ = ["LatentExplorer", "GeneratorProtocolError", "is_style_based", "slerp"
 
 class GeneratorProtocolError(TypeError):
     """The generator cannot be explored (not a module, unknown latent size, unexpected output)."""
-
-
-def is_style_based(generator) -> bool:
-    """True when the generator follows the mapping/synthesis protocol of this module."""
-    return callable(getattr(generator, "mapping", None)) and callable(getattr(generator, "synthesis", None))
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:

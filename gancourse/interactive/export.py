@@ -25,6 +25,8 @@ import operator
 import torch
 from torch import nn
 
+from ._common import is_style_based
+
 __all__ = ["SUPPORTED_OPS", "ExportError", "export_generator", "fingerprint", "weights_script", "graph_inputs",
            "export_module", "page_entry"]
 
@@ -62,8 +64,6 @@ def graph_inputs(generator: nn.Module) -> dict:
     Style-based generators (``mapping`` and ``synthesis``): ``mapping(z[, y])`` and
     ``synthesis(ws)``; others: ``forward(z[, y])``.
     """
-    from .explorer import is_style_based
-
     z_dim = getattr(generator, "z_dim", None) or getattr(getattr(generator, "mapping", None), "z_dim", None)
     if not isinstance(z_dim, int):
         raise ExportError(f"{type(generator).__name__} has no int z_dim")
