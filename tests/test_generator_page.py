@@ -3,9 +3,9 @@
 - Layer by layer (node): each layer type the shipped generators use, alone, exported and
   replayed by the page's interpreter, against PyTorch.
 - Whole generators (node): every shipped generator the book's explorers use, and a randomly
-  initialised ``DeepDCGANGenerator`` (its weights are not shipped yet).
+  initialised ``DeepDCGANGenerator`` (with batch-norm statistics of its own).
 - In the browser (headless Chromium, a throwaway book built here with the book's settings):
-  the three shipped explorers run live over file:// and over http; the page's images match
+  the shipped explorers run live over file:// and over http; the page's images match
   ``LatentExplorer.render`` (PyTorch) for combined slider positions, classes, ψ and style
   mixing; New z and Play A → B work; each update's time is measured (median and worst case
   printed); a page without an explorer loads no weights; no overflow at 375 px.
@@ -38,7 +38,7 @@ HARNESS = ROOT / "tests" / "js" / "run_generator.js"
 NODE = shutil.which("node")
 CHROMIUM = Path("/usr/bin/chromium")
 TOL = 1e-3
-SHIPPED = ["dcgan-mnist", "cdcgan-mnist", "stylegan7-mnist"]   # the generators the book's explorers use
+SHIPPED = ["dcgan-mnist", "cdcgan-mnist", "stylegan7-mnist", "dcgan-mnist-deep"]   # the book's explorers use these
 
 needs_node = pytest.mark.skipif(NODE is None, reason="needs node (v18+)")
 
@@ -255,12 +255,13 @@ EXPLORERS = {   # name: (model, LatentExplorer keyword arguments), as the chapte
     "dcgan": ("dcgan-mnist", dict(directions="pca", n_directions=3, seeds=(3, 11, 0), scale=6)),
     "cdcgan": ("cdcgan-mnist", dict(directions="pca", n_directions=3, seeds=(3, 11, 0), scale=6)),
     "style": ("stylegan7-mnist", dict(directions="pca", n_directions=3, seeds=(3, 11, 5), scale=6)),
+    "deep": ("dcgan-mnist-deep", dict(directions="pca", n_directions=3, seeds=(3, 11, 0), scale=6)),
 }
 
 
 @pytest.fixture(scope="module")
 def live_book(tmp_path_factory):
-    """A two-page book: the three shipped explorers (outputs made here), and a page without one."""
+    """A two-page book: the shipped explorers (outputs made here), and a page without one."""
     import nbformat
 
     from test_browser import build_tiny_book
@@ -352,6 +353,7 @@ COMBOS = {
     "dcgan": [{"t": 3, "psi": 7, "d1": 9, "d2": 2}, {"t": 10, "d3": 12, "d1": 0}],
     "cdcgan": [{"label": 7, "t": 4, "psi": 8, "d2": 10, "d3": 3}, {"label": 2, "t": 0, "d1": 11}],
     "style": [{"t": 6, "psi": 5, "d1": 8, "mix": 4}, {"mix": 2, "d3": 1, "psi": 10, "t": 0}],
+    "deep": [{"t": 7, "psi": 6, "d1": 2, "d3": 11}, {"t": 1, "d2": 12, "psi": 3}],
 }
 
 
@@ -360,7 +362,8 @@ def test_the_explorers_run_live_and_match_pytorch(browser, live_book, http_root,
     html, explorers = live_book
     url = (html / "page.html").as_uri() if scheme == "file" else http_root + "page.html"
     pg, errors, requests = _open(browser, url)
-    pg.wait_for_function("document.querySelectorAll('.gc-frames.gc-live').length === 3", timeout=60000)
+    pg.wait_for_function(f"document.querySelectorAll('.gc-frames.gc-live').length === {len(EXPLORERS)}",
+                         timeout=60000)
     scripts = pg.evaluate("Array.from(document.scripts).map(s => s.src).filter(s => s.includes('gancourse-weights'))")
     assert sorted(Path(s.split("?")[0]).name for s in scripts) == sorted(f"{m}.js" for m, _ in EXPLORERS.values())
     worst = {}
@@ -393,7 +396,8 @@ def test_the_explorers_run_live_and_match_pytorch(browser, live_book, http_root,
 def test_new_z_play_and_timing(browser, live_book):
     html, explorers = live_book
     pg, errors, _ = _open(browser, (html / "page.html").as_uri())
-    pg.wait_for_function("document.querySelectorAll('.gc-frames.gc-live').length === 3", timeout=60000)
+    pg.wait_for_function(f"document.querySelectorAll('.gc-frames.gc-live').length === {len(EXPLORERS)}",
+                         timeout=60000)
     roots = pg.locator(".gc-frames")
     # New z: a different image, the picture's name says so, the announcement too.
     before = _image(pg, 0)
@@ -472,7 +476,8 @@ def test_live_explorers_fit_and_show(browser, live_book, width):
     artifacts = Path(os.environ.get("GANCOURSE_ARTIFACTS") or html.parent)
     artifacts.mkdir(parents=True, exist_ok=True)
     pg, errors, _ = _open(browser, (html / "page.html").as_uri(), width=width)
-    pg.wait_for_function("document.querySelectorAll('.gc-frames.gc-live').length === 3", timeout=60000)
+    pg.wait_for_function(f"document.querySelectorAll('.gc-frames.gc-live').length === {len(EXPLORERS)}",
+                         timeout=60000)
     _set(pg, 2, t=4, psi=7, mix=4)
     for i in range(3):
         pg.locator(".gc-frames").nth(i).screenshot(path=str(artifacts / f"live-explorer-{i}-{width}.png"))
