@@ -1,5 +1,6 @@
-"""Shared fixtures: fake image data, and the MNIST folder when one is configured."""
+"""Shared fixtures: fake image data, the MNIST folder when one is configured, headless Chromium."""
 import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -39,3 +40,21 @@ def built_book(tmp_path_factory):
     if proc.returncode != 0:
         pytest.fail("jupyter-book build failed:\n" + proc.stdout[-5000:] + proc.stderr[-3000:])
     return out / "_build" / "html"
+
+
+CHROMIUM = Path("/usr/bin/chromium")   # Debian's; .ci/run installs it
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium driven by playwright, one per test module; skips where either is missing."""
+    if not CHROMIUM.exists():
+        pytest.skip("needs headless Chromium at /usr/bin/chromium")
+    pytest.importorskip("playwright")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()

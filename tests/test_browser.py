@@ -23,7 +23,6 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = [
@@ -91,16 +90,6 @@ def build_tiny_book(book, title, nb, chapters=()):
                           timeout=600)
     assert proc.returncode == 0, "jupyter-book build -W failed:\n" + proc.stdout[-4000:] + proc.stderr[-3000:]
     return book / "_build" / "html"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -285,20 +285,6 @@ def live_book(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("needs headless Chromium at /usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM),
-                              args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                                    "--disable-background-networking"])
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
 def http_root(live_book):
     from test_browser import _QuietHandler
 

@@ -53,19 +53,6 @@ def _export_adam(opt, model):
             "v": [(s.get("exp_avg_sq", z)).flatten().tolist() for s, z in zip(state, zero)]}
 
 
-@pytest.fixture(scope="module")
-def browser():
-    pytest.importorskip("playwright")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM),
-                              args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                                    "--disable-background-networking"])
-        yield b
-        b.close()
-
-
 @pytest.fixture(params=ENGINES)
 def run_script(request):
     """run(script, case): the harness's answer for ``case`` with ``script`` as the page's script."""
