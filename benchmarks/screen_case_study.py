@@ -14,7 +14,10 @@ checkpointed, so a run can be stopped, resumed, or exported at any measured step
 the generator's dense projection (as the TensorFlow DCGAN tutorial has them), which gives the
 course's generator a second hidden nonlinearity. It measures what that one change buys.
 
-One JSON line per measurement goes to ``RUN_DIR/NAME/metrics.jsonl``. This is how the
+One JSON line per measurement goes to ``RUN_DIR/NAME/metrics.jsonl``. ``--curve FILE`` writes a
+finished run's measurements and settings as one JSON file, and ``--keep STEP`` adds G at that
+measured step beside it, in the shipped weights' format (chapter 08 reads the 50-epoch run
+this way: ``gancourse/weights/dcgan-mnist-50-epochs.json``). This is how the
 recipe questions of issue #7 (can the course's exact architecture reach the quality
 targets?) are answered with measurements rather than guesses.
 """
@@ -117,7 +120,7 @@ def write_curve(path: Path, run: Path, config: TrainConfig, argv: list[str], gen
     """The run's measurements (one row per measured step) with what a reader needs to redo them,
     and the files of the generators kept (step -> file name, beside ``path``)."""
     own, skip = [], False
-    for a in argv:                        # the command without its --curve option
+    for a in argv:                        # the command without its --curve and --keep options
         if skip or a.startswith(("--curve", "--keep")):
             skip = a in ("--curve", "--keep")
             continue
