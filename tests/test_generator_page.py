@@ -451,7 +451,8 @@ def test_a_missing_or_broken_weights_file_falls_back_to_the_frames(browser, live
     assert "gc-live" not in first.get_attribute("class")
     assert "one slider moves at a time" in first.locator(".gc-frames-note").inner_text()
     assert first.locator(".gc-live-buttons").is_hidden() and first.locator("canvas").count() == 0
-    assert pg.locator(".gc-frames.gc-live").count() == 2          # the other explorers still run
+    pg.wait_for_function(f"document.querySelectorAll('.gc-frames.gc-live').length === {len(EXPLORERS) - 1}",
+                         timeout=60000)                            # the other explorers still run
     assert bool(errors) is (damage == "broken")                  # the broken model is named in the console
     pg.close()
 
