@@ -146,8 +146,9 @@ def show_source(*objects) -> None:
         from IPython.display import display
     except ImportError:
         get_ipython = None
+    in_ipython = get_ipython is not None and get_ipython() is not None
     for source in sources:
-        if get_ipython is not None and get_ipython() is not None:
+        if in_ipython:
             display(source)
         else:
             print(source.source)
