@@ -6,6 +6,7 @@ It does not execute anything itself; `execute_notebooks.py` and the tests do.
 """
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import re
@@ -104,14 +105,46 @@ def smoke_parameters() -> dict:
 
 
 def code_hash(nb: dict) -> str:
-    """A hash of every code cell's source (the Colab set-up cell aside, which does nothing
-    outside Colab): what the committed outputs were produced from."""
+    """A hash of what every code cell runs (the Colab set-up cell aside, which does nothing
+    outside Colab): what the committed outputs were produced from.
+
+    It hashes each cell's syntax tree (:func:`code_tree`), so a change of layout alone
+    (a line wrapped, a comment reworded) leaves the outputs current, and any change to what
+    Python executes makes them stale.
+    """
     h = hashlib.sha256()
     for cell in nb["cells"]:
         if cell["cell_type"] == "code" and SETUP_TAG not in cell.get("metadata", {}).get("tags", []):
             src = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
-            h.update(src.encode() + b"\0")
+            h.update(code_tree(src).encode() + b"\0")
     return h.hexdigest()[:16]
+
+
+def code_tree(src: str) -> str:
+    """A cell's code as its Python syntax tree, written out without comments, line breaks or
+    positions. IPython syntax (``%magic``, ``!cmd``) is first turned into the Python that
+    IPython runs; a cell that still does not parse is kept as its text."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        src = TransformerManager().transform_cell(src)
+    except ImportError:  # no IPython: plain Python cells hash the same either way
+        pass
+    try:
+        return _tree(ast.parse(src))
+    except SyntaxError:
+        return src
+
+
+def _tree(node) -> str:
+    # Like ast.dump, but fields that are None or empty are left out, so the text does not
+    # change between Python versions that add such fields (3.12's type_params, say).
+    if isinstance(node, ast.AST):
+        fields = ((name, _tree(getattr(node, name, None))) for name in node._fields)
+        return f"{type(node).__name__}({', '.join(f'{k}={v}' for k, v in fields if v not in ('None', '[]'))})"
+    if isinstance(node, list):
+        return f"[{', '.join(_tree(item) for item in node)}]"
+    return repr(node)
 
 
 EXERCISE_DIR = ROOT / "exercises"

@@ -144,3 +144,18 @@ def test_nbval(path, tmp_path):
     finally:
         copy.unlink()
     assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-2000:]
+
+
+def test_code_hash_sees_what_runs_not_the_layout():
+    """Wrapping a line or rewording a comment keeps the outputs current; changing code does not."""
+    def nb(*sources):
+        return {"cells": [{"cell_type": "code", "metadata": {}, "source": s} for s in sources]}
+
+    one_line = 'x = f(1, "ab")  # a comment\nprint(x)'
+    wrapped = 'x = f(\n    1,\n    "a" "b",\n)\n# another comment\nprint(x)'
+    assert nbtools.code_hash(nb(one_line)) == nbtools.code_hash(nb(wrapped))
+    assert nbtools.code_hash(nb(one_line)) != nbtools.code_hash(nb('x = f(1, "ac")\nprint(x)'))
+    assert nbtools.code_hash(nb(one_line)) != nbtools.code_hash(nb(one_line, "y = 1"))
+    # IPython syntax counts as the call it makes
+    assert nbtools.code_hash(nb("%time x = 1")) != nbtools.code_hash(nb("%timeit x = 1"))
+    assert nbtools.code_hash(nb("!ls  -l")) != nbtools.code_hash(nb("!ls -a"))
