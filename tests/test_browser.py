@@ -347,7 +347,8 @@ def test_quizzes_in_the_built_book(request, browser, artifacts):
 # ------------------------------------------------------------ accessibility
 AXE = ROOT / "tests" / "vendor" / "axe-core" / "axe.min.js"
 WCAG2 = ["wcag2a", "wcag2aa"]
-WIDTHS = (1366, 375)          # desktop and phone
+DESKTOP, PHONE = 1366, 375
+WIDTHS = (DESKTOP, PHONE)     # desktop and phone
 
 
 def _axe(pg, tags=WCAG2):
@@ -528,9 +529,19 @@ def _sideways(pg):
         return [extra, out.slice(0, 3)]; }""")
 
 
+def _cut_boxes(pg):
+    """Code, output and table boxes of the notebook cells whose content is wider than the box
+    (their lines scroll inside it, so the reader sees them cut off): [(overflow px, text)]."""
+    return pg.evaluate("""() => [...document.querySelectorAll(
+            '.bd-article div.cell pre, .bd-article div.cell_output table')]
+        .map(e => [e.scrollWidth - e.clientWidth, (e.textContent || '').trim().slice(0, 60)])
+        .filter(([extra]) => extra > 1)""")
+
+
 def _problems(browser, url, width):
     """Load ``url`` at ``width`` px as a first visit (a fresh browser context, nothing stored);
-    return every console error, failed request and sideways scroll."""
+    return every console error, failed request and sideways scroll, and at desktop width every
+    cell box whose lines are cut off."""
     pg = browser.new_page(viewport={"width": width, "height": 900})
     watch = _Watch(pg)
     pg.goto(url)
@@ -538,9 +549,11 @@ def _problems(browser, url, width):
     pg.evaluate("async () => { if (window.MathJax && MathJax.startup) await MathJax.startup.promise; }")
     found = [f"console error: {e}" for e in watch.errors] + [f"failed request: {f}" for f in watch.failed]
     extra, culprits = _sideways(pg)
+    cut = _cut_boxes(pg) if width >= DESKTOP else []
     pg.close()
     if extra > 0:
         found.append(f"the page scrolls {extra} px sideways at {width} px; sticking out: {culprits}")
+    found += [f"a cell box cuts {px} px of its lines off: {text!r}" for px, text in cut]
     return found
 
 
@@ -575,6 +588,16 @@ def test_the_page_checks_see_errors_failed_requests_and_sideways_scrolling(brows
     pg.wait_for_timeout(300)
     extra, culprits = _sideways(pg)
     pg.close()
+    pg = browser.new_page(viewport={"width": DESKTOP, "height": 900})
+    pg.goto(tiny_book.as_uri())
+    _settle(pg)
+    before = _cut_boxes(pg)
+    pg.evaluate("""() => { const cell = document.createElement('div'); cell.className = 'cell';
+        const pre = document.createElement('pre'); pre.textContent = 'y'.repeat(120);
+        cell.append(pre); document.querySelector('.bd-article').append(cell); }""")
+    (cut,) = [box for box in _cut_boxes(pg) if box not in before]
+    pg.close()
+    assert cut[0] > 0 and cut[1] == "y" * 60
     assert "made on purpose" in watch.errors
     assert any("no-such-picture.png" in f for f in watch.failed)
     assert extra > 0 and "xxxx" in culprits[0][1]
