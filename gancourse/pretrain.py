@@ -64,7 +64,8 @@ class Measure(Callback):
     The checkpoint is ``run/step<N>.pt`` (a run can be resumed or exported at any measured
     step); the line goes to ``run/metrics.jsonl``: FID, MNIST Inception Score and the
     smallest and largest class share of :func:`gancourse.metrics.evaluate` on ``n``
-    samples drawn with noise seed 0. Measuring leaves the training RNG and G's mode as
+    samples drawn with noise seed 0, of the generator the run ships (its weight average when
+    it keeps one; then ``raw_G`` holds the same for G's last weights). Measuring leaves the training RNG and G's mode as
     they were, so a measured run trains exactly like an unmeasured one.
     """
 
@@ -82,26 +83,32 @@ class Measure(Callback):
             self.measure(trainer)
 
     def measure(self, trainer):
-        from .metrics import evaluate  # the classifier is loaded only when a run is measured
-
         self.run.mkdir(parents=True, exist_ok=True)
         trainer.save(self.run / f"step{trainer.step}.pt")
         t0 = time.perf_counter()
-        m = evaluate(trainer.G, n=self.n, seed=0)
         row = {"step": trainer.step, "train_seconds": round(trainer.elapsed, 1), "n": self.n,
-               "fid": round(m["fid"], 2), "is": round(m["is"], 3),
-               "min_class": round(min(m["class_histogram"]), 4),
-               "max_class": round(max(m["class_histogram"]), 4),
-               "mean_confidence": round(m["mean_confidence"], 4),
-               "eval_seconds": round(time.perf_counter() - t0, 1)}
+               **self._scores(trainer.sampler)}
+        if trainer.G_ema is not None:
+            row["raw_G"] = self._scores(trainer.G)  # the last weights, beside their average
+        row["eval_seconds"] = round(time.perf_counter() - t0, 1)
         with open(self.run / "metrics.jsonl", "a") as f:
             f.write(json.dumps(row) + "\n")
         print(json.dumps(row), file=sys.stderr, flush=True)
 
+    def _scores(self, G) -> dict:
+        from .metrics import evaluate  # the classifier is loaded only when a run is measured
+
+        m = evaluate(G, n=self.n, seed=0)
+        return {"fid": round(m["fid"], 2), "is": round(m["is"], 3),
+                "min_class": round(min(m["class_histogram"]), 4),
+                "max_class": round(max(m["class_histogram"]), 4),
+                "mean_confidence": round(m["mean_confidence"], 4)}
+
 
 def export(name: str, trainer: Trainer, out_dir: Path = WEIGHTS_DIR, **facts) -> Path:
-    """Write a :class:`~gancourse.train.Trainer`'s generator as fp16 weights plus a JSON model card."""
-    return write_weights(name, trainer.G, trainer.config, trainer.step, trainer.elapsed, trainer.device, out_dir,
+    """Write a :class:`~gancourse.train.Trainer`'s generator (its weight average, when it keeps
+    one) as fp16 weights plus a JSON model card."""
+    return write_weights(name, trainer.sampler, trainer.config, trainer.step, trainer.elapsed, trainer.device, out_dir,
                          **facts)
 
 

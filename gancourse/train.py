@@ -22,6 +22,7 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from . import losses as L
 from .checkpoint import atomic_save, get_rng_state, load_checkpoint, load_state_checked, set_rng_state
@@ -65,6 +66,8 @@ class TrainConfig:
     clip_value: float | None = 0.01  # c for "wgan"; None: no clipping (use r1_gamma or spectral norm)
     r1_gamma: float = 0.0         # R1 weight gamma (the penalty added is gamma / 2 * R1)
     feature_matching: bool = False  # G matches D's mean features instead of fooling D
+    ema_decay: float | None = None  # keep an average of G's weights with this decay (e.g. 0.999)
+    ema_start: int = 0            # the step the average starts from, as a copy of G
     seed: int = 0
     device: str = "auto"
     channels_last: bool = False
@@ -75,7 +78,7 @@ class TrainConfig:
     def __post_init__(self):
         if self.loss not in L.LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}; valid losses: {', '.join(L.LOSSES)}")
-        for name in ("steps", "batch_size", "n_critic", "seed"):
+        for name in ("steps", "batch_size", "n_critic", "seed", "ema_start"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool):
                 raise TypeError(f"{name} must be an int, got {value!r}")
@@ -102,6 +105,10 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         if self.clip_value is not None and not self.clip_value > 0:
             raise ValueError(f"clip_value must be None (no clipping) or positive, got {self.clip_value!r}")
+        if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be None (no average) or in (0, 1), got {self.ema_decay!r}")
+        if self.ema_start < 0:
+            raise ValueError(f"ema_start must be >= 0, got {self.ema_start}")
         if self.amp not in AMP_CHOICES:
             raise ValueError(f"amp must be one of {list(AMP_CHOICES)}, got {self.amp!r}")
         if self.compile not in COMPILE_MODES:
@@ -438,6 +445,11 @@ class Trainer:
         # Mixed precision: the dtype "auto" means on this device, and for float16 one gradient
         # scaler per network (their gradients differ in size; each adapts its own scale).
         self.amp = resolve_amp(cfg.amp, self.device)
+        # An exponential moving average of G's weights and batch-norm statistics (Polyak
+        # averaging; Yazici et al. 2019), kept beside G when ema_decay is set. It never trains;
+        # sampling, measuring and exporting use it (see `sampler`).
+        self.G_ema = (AveragedModel(self.G, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
+                      if cfg.ema_decay is not None else None)
         self.scalers = ({"D": _grad_scaler(self.device), "G": _grad_scaler(self.device)}
                         if self.amp == "fp16" else None)
         self.step = 0
@@ -495,6 +507,10 @@ class Trainer:
                 with self._own_rng(), self._autocast():
                     metrics = self._one_step()
                 self.step += 1
+                if self.G_ema is not None:
+                    # After each G update. Why: G's weights keep circling the game's equilibrium,
+                    # and their recent average sits nearer it than any single step does.
+                    self._update_average()
                 self._pending.append(metrics)
                 if len(self._pending) >= self.sync_every or self.step == target:
                     self.sync_history()  # waits for the device; raises on NaN or inf
@@ -512,6 +528,18 @@ class Trainer:
                     if finished or not isinstance(cb, Checkpoint):
                         cb.on_train_end(self)
         return self.history
+
+    @torch.no_grad()
+    def _update_average(self) -> None:
+        """``G_ema <- d * G_ema + (1 - d) * G``; until ``ema_start`` it is a plain copy of G."""
+        if self.step <= self.config.ema_start:
+            self.G_ema.n_averaged.zero_()  # AveragedModel copies when it has averaged nothing yet
+        self.G_ema.update_parameters(self.G)
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator to draw images from: the weight average when the run keeps one, else G."""
+        return self.G_ema.module if self.G_ema is not None else self.G
 
     def _autocast(self):
         """Autocast to the dtype of ``self.amp`` (see :func:`resolve_amp`); the weights stay float32."""
@@ -568,13 +596,14 @@ class Trainer:
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Images from G in eval mode (running BN statistics, no dropout), on the CPU."""
-        was_training = self.G.training
-        self.G.eval()
+        """Images from :attr:`sampler` in eval mode (running BN statistics, no dropout), on the CPU."""
+        G = self.sampler
+        was_training = G.training
+        G.eval()
         try:
-            out = _call(self.G, z.to(self.device), labels.to(self.device) if labels is not None else None)
+            out = _call(G, z.to(self.device), labels.to(self.device) if labels is not None else None)
         finally:
-            self.G.train(was_training)
+            G.train(was_training)
         return out.float().cpu()
 
     # ---------------------------------------------------------------- checkpoints
@@ -594,12 +623,29 @@ class Trainer:
             **self._batches.state_dict(),  # "perm" and "pos"
             "history": self.history,
             "scalers": {k: v.state_dict() for k, v in self.scalers.items()} if self.scalers else None,
+            "G_ema": self.G_ema.state_dict() if self.G_ema is not None else None,
         }
 
     def save(self, path) -> Path:
         """Write the whole training state atomically (temporary file, then rename)."""
         self.last_checkpoint = atomic_save(self.state_dict(), path)
         return self.last_checkpoint
+
+    def _load_average(self, ckpt: dict, path) -> None:
+        if self.G_ema is None:
+            return
+        if ckpt.get("G_ema") is not None:
+            self.G_ema.load_state_dict(ckpt["G_ema"])
+        elif self.step <= self.config.ema_start:
+            # Saved without an average (an older checkpoint, or a run without one): up to
+            # ema_start the average is only a copy of G, so it can be made now, exactly.
+            with torch.no_grad():
+                self.G_ema.n_averaged.zero_()
+                self.G_ema.update_parameters(self.G)
+        else:
+            raise ValueError(f"{path} holds no weight average, and its step {self.step} is past "
+                             f"ema_start={self.config.ema_start}: the average cannot be resumed exactly. "
+                             f"Resume from a checkpoint at or before step {self.config.ema_start}.")
 
     def load(self, path) -> "Trainer":
         """Restore a checkpoint written by :meth:`save`, so that :meth:`fit` resumes it exactly."""
@@ -617,6 +663,7 @@ class Trainer:
         if self.scalers and ckpt.get("scalers"):  # float16 training resumes with the scales it had reached
             for k, scaler in self.scalers.items():
                 scaler.load_state_dict(ckpt["scalers"][k])
+        self._load_average(ckpt, path)
         self._pending = []  # unread metrics of the replaced state belong to no step of this one
         self.history = {k: list(v) for k, v in ckpt["history"].items()}
         self.last_checkpoint = Path(path)

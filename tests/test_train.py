@@ -166,7 +166,8 @@ def test_unknown_loss_lists_valid_ones():
 
 @pytest.mark.parametrize("bad", [dict(steps=-1), dict(batch_size=0), dict(n_critic=0), dict(lr_g=0),
                                  dict(betas=(0.5, 1.5)), dict(label_flip_p=2.0), dict(smoothing_mode="x"),
-                                 dict(loss="hinge", label_smoothing=0.1), dict(device="tpu")])
+                                 dict(loss="hinge", label_smoothing=0.1), dict(device="tpu"),
+                                 dict(ema_decay=1.0), dict(ema_decay=0.0), dict(ema_start=-1)])
 def test_bad_config_raises(bad):
     with pytest.raises((ValueError, TypeError)):
         TrainConfig(**bad)
@@ -408,3 +409,87 @@ def test_show_source_is_a_highlighted_block_in_notebooks_and_text_elsewhere(caps
     tricky = SourceCode('s = """```python"""\n')._repr_markdown_()
     assert tricky.startswith("````python\n") and tricky.endswith("\n````\n")
     assert repr(SourceCode("x = 1\n")) == "x = 1"
+
+
+# ------------------------------------------------------------ the generator's weight average
+class _Snapshots(train.Callback):
+    """G's state after every step (the average is updated before callbacks run)."""
+
+    def __init__(self):
+        self.states = {}
+
+    def on_step_end(self, trainer, metrics):
+        self.states[trainer.step] = {k: v.clone() for k, v in trainer.G.state_dict().items()}
+
+
+def _averaged_run(data, steps, decay, start, ckpt=None, resume=None, stop_after=None):
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        G, D = small_dcgan()
+    snaps = _Snapshots()
+    t = Trainer(G, D, data, TrainConfig(steps=steps, batch_size=16, device="cpu", ema_decay=decay,
+                                        ema_start=start),
+                callbacks=[snaps] + ([Checkpoint(ckpt, every=1)] if ckpt else []))
+    if resume:
+        t.load(resume)
+    t.fit(stop_after)
+    return t, snaps.states
+
+
+@pytest.mark.parametrize("start", [0, 2])
+def test_weight_average_is_the_exponential_average_of_gs_steps(fake_data, start):
+    """By hand: a copy of G at step max(start, 1), then a <- d a + (1 - d) theta_t after each later step;
+    batch-norm statistics are averaged the same way."""
+    d = 0.75
+    t, states = _averaged_run(fake_data, 4, d, start)
+    first = max(start, 1)
+    expected = {k: v.float() for k, v in states[first].items()}
+    for step in range(first + 1, 5):
+        expected = {k: d * expected[k] + (1 - d) * states[step][k].float() for k in expected}
+    got = t.sampler.state_dict()
+    for name in ("project.weight", "net.0.weight", "net.1.running_mean", "net.1.running_var"):
+        assert torch.allclose(got[name].float(), expected[name], atol=1e-6), name
+    assert not torch.equal(got["net.0.weight"], t.G.state_dict()["net.0.weight"])
+    assert t.sampler is t.G_ema.module and t.sampler is not t.G
+
+
+def test_without_an_average_the_sampler_is_g(fake_data):
+    G, D = small_dcgan()
+    t = Trainer(G, D, fake_data, steps=1, batch_size=16, device="cpu")
+    t.fit()
+    assert t.G_ema is None and t.sampler is t.G and "G_ema" in t.state_dict()
+
+
+def test_generate_draws_from_the_average(fake_data):
+    t, _ = _averaged_run(fake_data, 3, 0.5, 0)
+    z = torch.randn(4, t.G.z_dim, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        expected = t.G_ema.module.eval()(z)
+    assert torch.equal(t.generate(z), expected)
+    assert not torch.equal(t.generate(z), t.G.eval()(z).detach())
+
+
+def test_weight_average_resumes_bit_for_bit(fake_data, tmp_path):
+    straight, _ = _averaged_run(fake_data, 5, 0.9, 1)
+    ckpt = tmp_path / "run.pt"
+    _averaged_run(fake_data, 5, 0.9, 1, ckpt=ckpt, stop_after=3)
+    resumed, _ = _averaged_run(fake_data, 5, 0.9, 1, resume=ckpt)
+    for a, b in zip(straight.G_ema.state_dict().values(), resumed.G_ema.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_an_average_starts_exactly_from_a_checkpoint_saved_without_one(fake_data, tmp_path):
+    """A checkpoint of a run without an average resumes one that starts at or after its step, exactly;
+    one past ema_start cannot, and says so."""
+    straight, _ = _averaged_run(fake_data, 5, 0.9, 2)
+    plain = tmp_path / "plain.pt"
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        G, D = small_dcgan()
+    Trainer(G, D, fake_data, TrainConfig(steps=5, batch_size=16, device="cpu"),
+            callbacks=[Checkpoint(plain, every=1)]).fit(2)
+    resumed, _ = _averaged_run(fake_data, 5, 0.9, 2, resume=plain)
+    for a, b in zip(straight.G_ema.state_dict().values(), resumed.G_ema.state_dict().values()):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="past ema_start=1"):
+        _averaged_run(fake_data, 5, 0.9, 1, resume=plain)
