@@ -156,7 +156,11 @@ def write_report(out_dir: str | os.PathLike = "reports", weights: str | os.PathL
         md += [f"- {k}: `{facts[k]}`" for k in CARD_FACTS if k in facts]
         cfg = facts.get("config", {})
         md += [f"- loss: `{cfg.get('loss')}`, lr_g/lr_d: `{cfg.get('lr_g')}`/`{cfg.get('lr_d')}`, "
-               f"label smoothing: `{cfg.get('label_smoothing')}`, seed: `{cfg.get('seed')}`", ""]
+               f"label smoothing: `{cfg.get('label_smoothing')}`, seed: `{cfg.get('seed')}`"]
+        if cfg.get("ema_decay") is not None:
+            md += [f"- weights: the moving average of G's weights (decay `{cfg['ema_decay']}`, "
+                   f"from step `{cfg.get('ema_start', 0)}`)"]
+        md += [""]
     path = out_dir / "quality.md"
     path.write_text("\n".join(md))
     return path
