@@ -65,8 +65,9 @@ class Measure(Callback):
     step); the line goes to ``run/metrics.jsonl``: FID, MNIST Inception Score and the
     smallest and largest class share of :func:`gancourse.metrics.evaluate` on ``n``
     samples drawn with noise seed 0, of the generator the run ships (its weight average when
-    it keeps one; then ``raw_G`` holds the same for G's last weights). Measuring leaves the training RNG and G's mode as
-    they were, so a measured run trains exactly like an unmeasured one.
+    it keeps one; then ``raw_G`` holds the same for G's last weights). Measuring leaves the
+    training RNG and G's mode as they were, so a measured run trains exactly like an
+    unmeasured one.
     """
 
     def __init__(self, run: Path, every: int, n: int):

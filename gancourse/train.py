@@ -448,7 +448,8 @@ class Trainer:
         # An exponential moving average of G's weights and batch-norm statistics (Polyak
         # averaging; Yazici et al. 2019), kept beside G when ema_decay is set. It never trains;
         # sampling, measuring and exporting use it (see `sampler`).
-        self.G_ema = (AveragedModel(self.G, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
+        self.G_ema = (AveragedModel(self.G, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay),
+                                    use_buffers=True)
                       if cfg.ema_decay is not None else None)
         self.scalers = ({"D": _grad_scaler(self.device), "G": _grad_scaler(self.device)}
                         if self.amp == "fp16" else None)
