@@ -2,7 +2,8 @@
 
 Holds: :class:`TrainConfig` (every knob, validated), :func:`d_step` and
 :func:`g_step` (one update of each network, with the reasons written beside the
-code), :class:`Trainer` (batches, RNG, checkpoints, resume, divergence checks) and
+code), :class:`Trainer` (batches, RNG, checkpoints, resume, divergence checks, and an
+optional moving average of G's weights) and
 the callbacks that attach plots, progress bars and checkpoints from outside the loop.
 
 It does not hold the losses (:mod:`gancourse.losses`) or the models
