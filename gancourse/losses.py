@@ -68,7 +68,9 @@ def d_loss_bce(real_logits: torch.Tensor, fake_logits: torch.Tensor,
 
 
 def g_loss_minimax(fake_logits: torch.Tensor) -> torch.Tensor:
-    """Saturating minimax generator loss: ``E[log(1 - D(G(z)))]`` (Goodfellow et al. 2014).
+    """Saturating minimax generator loss: ``E[log(1 - D(G(z)))]``.
+
+    Goodfellow et al. 2014.
 
     Computed as ``-E[softplus(l)]``. Its gradient vanishes when D confidently
     rejects the fakes (D(G(z)) -> 0), which is exactly early in training.
@@ -77,7 +79,9 @@ def g_loss_minimax(fake_logits: torch.Tensor) -> torch.Tensor:
 
 
 def g_loss_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
-    """Non-saturating generator loss: ``-E[log D(G(z))]`` (Goodfellow et al. 2014, sec. 3).
+    """Non-saturating generator loss: ``-E[log D(G(z))]``.
+
+    Goodfellow et al. 2014, section 3.
 
     The BCE with target 1 ("flipped labels"), computed as ``E[softplus(-l)]``. Its
     gradient is largest when D rejects the fakes.
@@ -117,7 +121,9 @@ def g_loss_wgan(fake_score: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def clip_weights(critic: nn.Module, c: float = 0.01) -> None:
-    """Clamp every parameter of the critic to [-c, c], in place (Arjovsky et al. 2017)."""
+    """Clamp every parameter of the critic to [-c, c], in place.
+
+    Arjovsky et al. 2017, "Wasserstein GAN"."""
     if c <= 0:
         raise ValueError(f"clip value must be positive, got {c!r}")
     for p in critic.parameters():
@@ -146,8 +152,9 @@ def _grad_norms(critic: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor)
     return grad.flatten(1).norm(2, dim=1)
 
 
-def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor,
-                     fake: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor],
+                     real: torch.Tensor, fake: torch.Tensor,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
     """WGAN-GP penalty: ``E[(||grad f(x_hat)||_2 - 1)^2]`` at random interpolates.
 
     ``x_hat = e * x + (1 - e) * G(z)`` with one ``e ~ U[0, 1]`` per sample, as in
@@ -157,8 +164,8 @@ def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch
     ``lambda x: D(x, y)``.
     """
     if real.shape != fake.shape:
-        raise ValueError(f"real and fake must have the same shape, got {tuple(real.shape)} "
-                         f"and {tuple(fake.shape)}")
+        raise ValueError(f"real and fake must have the same shape, got "
+                         f"{tuple(real.shape)} and {tuple(fake.shape)}")
     shape = (real.shape[0],) + (1,) * (real.dim() - 1)
     eps = torch.rand(shape, generator=generator, device="cpu" if generator is None
                      else generator.device, dtype=real.dtype).to(real.device)

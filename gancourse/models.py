@@ -323,8 +323,8 @@ class ConditionalDCGANDiscriminator(nn.Module):
         self.disc = DCGANDiscriminator(width=width, in_channels=2)
 
     def features(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        label_map = self.label(y).view(-1, *IMG_SHAPE)                    # (B, 1, 28, 28)
-        return self.disc.features(torch.cat([x, label_map], dim=1))      # (B, 6272)
+        label_map = self.label(y).view(-1, *IMG_SHAPE)               # (B, 1, 28, 28)
+        return self.disc.features(torch.cat([x, label_map], dim=1))  # (B, 6272)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.disc.head(self.features(x, y))                 # (B, 1) logit

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import math
 import time
 from dataclasses import dataclass
@@ -212,20 +213,24 @@ def _scaled_step(loss: torch.Tensor, opt: torch.optim.Optimizer, scaler) -> None
 
 
 # ----------------------------------------------------------------------------- steps
-def _call(model: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+def _call(model: nn.Module, x: torch.Tensor,
+          labels: torch.Tensor | None) -> torch.Tensor:
     """Call a model with labels only when it is conditional."""
     return model(x, labels) if labels is not None else model(x)
 
 
 def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor,
-           labels: torch.Tensor | None, cfg: TrainConfig, sigma: float = 0.0, scaler=None) -> dict:
+           labels: torch.Tensor | None, cfg: TrainConfig, sigma: float = 0.0,
+           scaler=None) -> dict:
     """One discriminator update on a batch of real images and as many fakes.
 
-    ``scaler``: the gradient scaler of float16 training (``amp="fp16"``), or None.
+    ``scaler``: the gradient scaler of float16 training (``amp="fp16"``), or
+    None.
 
-    Returns ``loss_D``, ``D(x)`` and ``D(G(z))`` as detached 0-dim tensors on the training
-    device; ``float()`` reads one. Why tensors: reading a number off a GPU makes the CPU
-    wait for the step to finish, so the :class:`Trainer` reads many steps at once.
+    Returns ``loss_D``, ``D(x)`` and ``D(G(z))`` as detached 0-dim tensors on the
+    training device; ``float()`` reads one. Why tensors: reading a number off a GPU
+    makes the CPU wait for the step to finish, so the :class:`Trainer` reads many
+    steps at once.
     """
     b = real.shape[0]
     z = torch.randn(b, G.z_dim, device=real.device)
@@ -233,8 +238,8 @@ def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, real: torch
     # is the cheap form of `fake.detach()`: no graph through G is built at all.
     with torch.no_grad():
         fake = _call(G, z, labels)
-    # Why noise on both: instance noise makes the two distributions overlap; noising
-    # only one of them would hand D a trivial cue.
+    # Why noise on both: instance noise makes the two distributions overlap;
+    # noising only one of them would hand D a trivial cue.
     real_in = L.instance_noise(real, sigma)
     fake_in = L.instance_noise(fake, sigma)
     real_out = _call(D, real_in, labels)
@@ -242,21 +247,25 @@ def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, real: torch
 
     d_loss_fn, _ = L.LOSSES[cfg.loss]
     if cfg.loss in ("non-saturating", "minimax"):
-        real_t, fake_t = L.smoothed_targets(cfg.label_smoothing, cfg.smoothing_mode)
+        real_t, fake_t = L.smoothed_targets(cfg.label_smoothing,
+                                            cfg.smoothing_mode)
         if cfg.label_flip_p:
-            real_t = L.flip_labels(torch.full_like(real_out, real_t), cfg.label_flip_p)
-            fake_t = L.flip_labels(torch.full_like(fake_out, fake_t), cfg.label_flip_p)
+            p = cfg.label_flip_p
+            real_t = L.flip_labels(torch.full_like(real_out, real_t), p)
+            fake_t = L.flip_labels(torch.full_like(fake_out, fake_t), p)
         loss = d_loss_fn(real_out, fake_out, real_t, fake_t)
     else:
         loss = d_loss_fn(real_out, fake_out)
+    critic = functools.partial(_call, D, labels=labels)  # D(x) with this batch's labels
     if cfg.loss == "wgan-gp":
         # Why interpolates: the optimal critic has unit gradient norm on lines between
-        # real and fake samples (Gulrajani et al. 2017), so that is where it is penalised.
-        loss = loss + cfg.gp_weight * L.gradient_penalty(lambda x: _call(D, x, labels), real_in, fake_in)
+        # real and fake samples (Gulrajani et al. 2017), so it is penalised there.
+        loss = loss + cfg.gp_weight * L.gradient_penalty(critic, real_in, fake_in)
     if cfg.r1_gamma:
-        # Why on real images only: R1 (Mescheder et al. 2018) flattens D around the data, so
-        # D stops pushing G once G's samples lie on it; it also bounds an unclipped critic.
-        loss = loss + 0.5 * cfg.r1_gamma * L.r1_penalty(lambda x: _call(D, x, labels), real_in)
+        # Why on real images only: R1 (Mescheder et al. 2018) flattens D around the
+        # data, so D stops pushing G once G's samples lie on it; it also bounds an
+        # unclipped critic.
+        loss = loss + 0.5 * cfg.r1_gamma * L.r1_penalty(critic, real_in)
 
     opt_d.zero_grad(set_to_none=True)
     if scaler is None:
@@ -266,8 +275,8 @@ def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, real: torch
         _scaled_step(loss, opt_d, scaler)
     if cfg.loss == "wgan" and cfg.clip_value is not None:
         # Why clip after the step: the constraint must hold for the critic used next.
-        # clip_value=None leaves the critic unclipped, for a Wasserstein loss kept in check
-        # by another regulariser instead (R1 in the StyleGAN chapter).
+        # clip_value=None leaves the critic unclipped, for a Wasserstein loss kept in
+        # check by another regulariser instead (R1 in the StyleGAN chapter).
         L.clip_weights(D, cfg.clip_value)
     return {"loss_D": loss.detach(), **_d_outputs(real_out, fake_out, cfg.loss)}
 
@@ -282,7 +291,9 @@ def _d_outputs(real_out: torch.Tensor, fake_out: torch.Tensor, loss: str) -> dic
 def g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, batch_size: int,
            labels: torch.Tensor | None, cfg: TrainConfig, sigma: float = 0.0,
            real: torch.Tensor | None = None, scaler=None) -> dict:
-    """One generator update through a frozen discriminator; returns ``loss_G`` as :func:`d_step` does."""
+    """One generator update through a frozen discriminator.
+
+    Returns ``loss_G`` as :func:`d_step` returns its values."""
     device = next(G.parameters()).device
     z = torch.randn(batch_size, G.z_dim, device=device)
     fake = _call(G, z, labels)

@@ -51,6 +51,21 @@ def _code_cells(nb):
             yield i, cell
 
 
+def _fenced_lines(markdown) -> list[str]:
+    """The lines inside the code fences of a Markdown text (prose lines wrap; code does not)."""
+    markdown = markdown if isinstance(markdown, str) else "".join(markdown)
+    lines, fence = [], None
+    for line in markdown.split("\n"):
+        stripped = line.lstrip()
+        if fence is None and stripped.startswith(("```", "~~~")):
+            fence = stripped[:len(stripped) - len(stripped.lstrip(stripped[0]))]
+        elif fence is not None and stripped.startswith(fence) and not stripped.strip(fence[0]):
+            fence = None
+        elif fence is not None:
+            lines.append(line)
+    return lines
+
+
 def smallest_font_pt(source: str) -> float:
     """The smallest font size a cell's code asks for, in points (the style's 10 pt if none).
 
@@ -79,6 +94,8 @@ def test_font_rules_read_cells_as_meant():
     assert smallest_font_pt('plt.rcParams.update({"font.size": 7})') == 7
     assert text_px_on_screen(10, 757) == pytest.approx(13.89, abs=0.01)
     assert text_px_on_screen(10, 1051) >= MIN_TEXT_PX > text_px_on_screen(10, 1060)
+    md = "Some prose " + "x" * 100 + "\n````python\ncode = 1\n```\nstill code\n````\nafter"
+    assert _fenced_lines(md) == ["code = 1", "```", "still code"]
 
 
 @pytest.mark.parametrize("path", ALL, ids=_ids(ALL))
@@ -92,8 +109,9 @@ def test_code_lines_fit_the_column(path):
 
 @pytest.mark.parametrize("path", BOOK, ids=_ids(BOOK))
 def test_printed_outputs_fit_the_column(path):
-    """Printed text (streams and plain-text results) stays within the column; HTML tables and
-    widgets are checked in the browser."""
+    """Printed text (streams, plain-text results, and the code blocks of Markdown results such
+    as ``show_source``'s) stays within the column; HTML tables and widgets are checked in the
+    browser."""
     nb = nbtools.load(path)
     long = []
     for i, cell in _code_cells(nb):
@@ -101,6 +119,8 @@ def test_printed_outputs_fit_the_column(path):
             data = out.get("data", {})
             if out.get("output_type") == "stream":
                 text = out.get("text", "")
+            elif "text/markdown" in data:
+                text = "\n".join(_fenced_lines(data["text/markdown"]))
             elif "text/plain" in data and not ({"text/html", "image/png", "text/markdown"} & set(data)) \
                     and "application/vnd.jupyter.widget-view+json" not in data:
                 text = data["text/plain"]

@@ -158,20 +158,26 @@ def _images_of(source, n: int, batch_size: int, device, seed: int, labels=None):
     raise TypeError(f"expected a generator (nn.Module) or a tensor of images, got {type(source).__name__}")
 
 
-def fid(source, n: int = 10000, batch_size: int = 500, device: str | torch.device = "cpu",
-        seed: int = 0, classifier: nn.Module | None = None, real_stats=None, digits=None) -> float:
-    """FID between ``source`` (a generator, sampled ``n`` times, or a tensor of images)
-    and the MNIST test set (its ``digits`` only, if given), in the classifier's feature space."""
+def fid(source, n: int = 10000, batch_size: int = 500,
+        device: str | torch.device = "cpu", seed: int = 0,
+        classifier: nn.Module | None = None, real_stats=None, digits=None) -> float:
+    """FID between ``source`` (a generator, sampled ``n`` times, or a tensor of
+    images) and the MNIST test set (its ``digits`` only, if given), in the
+    classifier's feature space."""
     classifier = load_classifier(device) if classifier is None else classifier
     images, _ = _images_of(source, n, batch_size, device, seed)
     feats, _ = classify(images, classifier, batch_size, device)
-    mu_r, s_r = real_statistics(classifier, device, digits=digits) if real_stats is None else real_stats
+    if real_stats is None:
+        real_stats = real_statistics(classifier, device, digits=digits)
+    mu_r, s_r = real_stats
     return frechet_distance(*gaussian_stats(feats), mu_r, s_r)
 
 
 # ---------------------------------------------------------------------- IS et al.
 def inception_score(probs: torch.Tensor, splits: int = 10) -> tuple[float, float]:
-    """exp(E_x KL(p(y|x) || p(y))) per split of ``probs`` (N, K); returns (mean, std over splits)."""
+    """exp(E_x KL(p(y|x) || p(y))) per split of ``probs`` (N, K).
+
+    Returns (mean, std over splits)."""
     if probs.dim() != 2:
         raise ValueError(f"probs must be (N, K), got {tuple(probs.shape)}")
     if not 1 <= splits <= len(probs):
