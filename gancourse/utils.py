@@ -14,7 +14,7 @@ import re
 import torch
 
 __all__ = ["seed_everything", "resolve_device", "set_cpu_threads", "describe_device", "image_grid",
-           "show_images", "set_plot_style", "show_source"]
+           "show_images", "set_plot_style", "show_source", "print_wrapped"]
 
 
 def seed_everything(seed: int) -> None:
@@ -116,6 +116,28 @@ def set_plot_style() -> None:
         "grid.alpha": 0.3,
         "font.size": 10,
     })
+
+
+def print_wrapped(obj, width: int = 88) -> None:
+    """``print(obj)`` with every line longer than ``width`` broken, so it fits the book's column.
+
+    A line is broken first before keyword arguments (``Conv2d(1, 64,`` / ``kernel_size=...``,
+    as a module's printout reads best), then at spaces; its continuation lines are indented
+    four more than the line itself.
+    """
+    import textwrap
+
+    for line in str(obj).split("\n"):
+        indent = " " * (len(line) - len(line.lstrip()) + 4)
+        pieces = re.split(r"(?<=,) (?=\w+=)", line)
+        out = pieces[0]
+        for piece in pieces[1:]:
+            if len(out) + 1 + len(piece) > width:
+                print(textwrap.fill(out, width, subsequent_indent=indent, break_long_words=False))
+                out = indent + piece
+            else:
+                out += " " + piece
+        print(textwrap.fill(out, width, subsequent_indent=indent, break_long_words=False))
 
 
 class SourceCode:

@@ -493,3 +493,16 @@ def test_an_average_starts_exactly_from_a_checkpoint_saved_without_one(fake_data
         assert torch.equal(a, b)
     with pytest.raises(ValueError, match="past ema_start=1"):
         _averaged_run(fake_data, 5, 0.9, 1, resume=plain)
+
+
+def test_print_wrapped_fits_a_models_printout_to_the_column(capsys):
+    from gancourse.utils import print_wrapped
+
+    print_wrapped(M.DCGANGenerator())
+    lines = capsys.readouterr().out.splitlines()
+    assert max(map(len, lines)) <= 88 < max(map(len, str(M.DCGANGenerator()).splitlines()))
+    # broken before a keyword argument, the continuation indented 4 more than its line
+    i = next(i for i, line in enumerate(lines) if "ConvTranspose2d(128, 64" in line)
+    assert lines[i].endswith(",") and lines[i + 1].startswith(" " * 8 + "output_padding=")
+    print_wrapped("word " * 40, width=30)
+    assert all(len(line) <= 30 for line in capsys.readouterr().out.splitlines())
