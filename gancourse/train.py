@@ -652,9 +652,7 @@ class Trainer:
         elif self.step <= self.config.ema_start:
             # Saved without an average (an older checkpoint, or a run without one): up to
             # ema_start the average is only a copy of G, so it can be made now, exactly.
-            with torch.no_grad():
-                self.G_ema.n_averaged.zero_()
-                self.G_ema.update_parameters(self.G)
+            self._update_average()
         else:
             raise ValueError(f"{path} holds no weight average, and its step {self.step} is past "
                              f"ema_start={self.config.ema_start}: the average cannot be resumed exactly. "

@@ -130,14 +130,14 @@ def print_wrapped(obj, width: int = 88) -> None:
     for line in str(obj).split("\n"):
         indent = " " * (len(line) - len(line.lstrip()) + 4)
         pieces = re.split(r"(?<=,) (?=\w+=)", line)
-        out = pieces[0]
+        parts = [pieces[0]]  # the line's parts, each to be printed on lines of its own
         for piece in pieces[1:]:
-            if len(out) + 1 + len(piece) > width:
-                print(textwrap.fill(out, width, subsequent_indent=indent, break_long_words=False))
-                out = indent + piece
+            if len(parts[-1]) + 1 + len(piece) > width:
+                parts.append(indent + piece)
             else:
-                out += " " + piece
-        print(textwrap.fill(out, width, subsequent_indent=indent, break_long_words=False))
+                parts[-1] += " " + piece
+        for part in parts:
+            print(textwrap.fill(part, width, subsequent_indent=indent, break_long_words=False))
 
 
 class SourceCode:

@@ -104,6 +104,11 @@ def smoke_parameters() -> dict:
     return merged
 
 
+def cell_source(cell: dict) -> str:
+    """A cell's source as one string (nbformat stores it as a string or a list of lines)."""
+    return cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+
+
 def code_hash(nb: dict) -> str:
     """A hash of what every code cell runs (the Colab set-up cell aside, which does nothing
     outside Colab): what the committed outputs were produced from.
@@ -115,8 +120,7 @@ def code_hash(nb: dict) -> str:
     h = hashlib.sha256()
     for cell in nb["cells"]:
         if cell["cell_type"] == "code" and SETUP_TAG not in cell.get("metadata", {}).get("tags", []):
-            src = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
-            h.update(code_tree(src).encode() + b"\0")
+            h.update(code_tree(cell_source(cell)).encode() + b"\0")
     return h.hexdigest()[:16]
 
 

@@ -27,7 +27,7 @@ def sync(nb: dict) -> bool:
     cell = nbtools.setup_cell()
     if cells and nbtools.SETUP_TAG in cells[0].get("metadata", {}).get("tags", []):
         old = cells[0]
-        src = old["source"] if isinstance(old["source"], str) else "".join(old["source"])
+        src = nbtools.cell_source(old)
         managed = {k: old["metadata"].get(k) for k in cell["metadata"]}
         if src != cell["source"] or managed != cell["metadata"]:
             # keep what papermill and Jupyter add (execution times, outputs); own the rest.
@@ -43,7 +43,7 @@ def sync(nb: dict) -> bool:
     prefix = colab_prefix()
     for c in cells:
         if c["cell_type"] == "markdown":
-            src = c["source"] if isinstance(c["source"], str) else "".join(c["source"])
+            src = nbtools.cell_source(c)
             new = COLAB_LINK.sub(prefix, src)
             if new != src:
                 c["source"] = new
