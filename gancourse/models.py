@@ -176,7 +176,8 @@ class DeepDCGANGenerator(nn.Module):
     and ReLU after the projection (so the 7x7 map is already a nonlinear function of z),
     and a stride-1 transposed convolution that works at 7x7 before any upsampling.
     ``width`` scales the channels (256, 128, 64). Not the course notes' architecture:
-    ``models.build("dcgan-deep")`` pairs it with the case-study discriminator.
+    ``models.build("dcgan-deep")`` pairs it with the case-study discriminator, and the recipe
+    ``dcgan-mnist-deep`` with that discriminator grown by a third block (``blocks=3``).
     """
 
     def __init__(self, z_dim: int = 100, width: int = 64, init: bool = True):
@@ -221,23 +222,35 @@ class DCGANDiscriminator(nn.Module):
     ``"layer"`` (per-sample, over channels and positions) or ``"none"``. A WGAN-GP critic
     needs one of the last two: batch norm mixes the samples of a batch, so the gradient
     penalty's per-sample gradient norm would no longer be per sample (Gulrajani et al. 2017).
+
+    ``blocks=3`` grows D by one more block of the same kind, Conv 5x5/2 -> 4x4x256 -> norm
+    -> LeakyReLU, before the dense layer (not the course notes' architecture): with two
+    blocks the logit is a linear function of features that each see a 13x13 patch, with
+    three it is a nonlinear function of the whole digit.
     """
 
     def __init__(self, width: int = 64, slope: float = 0.2, in_channels: int = 1,
-                 init: bool = True, norm: str = "batch"):
+                 init: bool = True, norm: str = "batch", blocks: int = 2):
         super().__init__()
         if norm not in _NORMS:
             raise ValueError(f"norm must be one of {sorted(_NORMS)}, got {norm!r}")
-        c1, c2 = width, 2 * width
-        self.body = nn.Sequential(
+        if blocks not in (2, 3):
+            raise ValueError(f"blocks must be 2 (the case study) or 3, got {blocks!r}")
+        c1, c2, c3 = width, 2 * width, 4 * width
+        layers = [
             nn.Conv2d(in_channels, c1, 5, stride=2, padding=2),    # (B, 64, 14, 14)
             nn.LeakyReLU(slope),                                   # no BN on D's input layer
             nn.Conv2d(c1, c2, 5, stride=2, padding=2, bias=norm == "none"),  # (B, 128, 7, 7)
             _NORMS[norm](c2),
             nn.LeakyReLU(slope),
-            nn.Flatten(),                                          # (B, 6272)
-        )
-        self.head = nn.Linear(c2 * 7 * 7, 1)                       # (B, 1) logit
+        ]
+        if blocks == 3:
+            # (7 + 4 - 5) // 2 + 1 = 4: a nonlinear layer over the whole digit before the logit
+            layers += [nn.Conv2d(c2, c3, 5, stride=2, padding=2, bias=norm == "none"),  # (B, 256, 4, 4)
+                       _NORMS[norm](c3),
+                       nn.LeakyReLU(slope)]
+        self.body = nn.Sequential(*layers, nn.Flatten())           # (B, 6272) or (B, 4096)
+        self.head = nn.Linear(c3 * 4 * 4 if blocks == 3 else c2 * 7 * 7, 1)  # (B, 1) logit
         if init:
             self.apply(dcgan_init)
 

@@ -131,6 +131,7 @@ def write_weights(name: str, G: torch.nn.Module, config: TrainConfig, steps: int
         "architecture": type(G).__name__,
         "model": r["model"],
         "g_kwargs": r["g_kwargs"],
+        "d_kwargs": r["d_kwargs"],  # the discriminator it was trained against
         "config": dataclasses.asdict(config),
         "steps": steps,
         "batch_size": config.batch_size,

@@ -82,7 +82,8 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-CARD_FACTS = ("architecture", "model", "digits", "steps", "batch_size", "train_seconds", "device", "torch", "command")
+CARD_FACTS = ("architecture", "model", "d_kwargs", "digits", "steps", "batch_size", "train_seconds", "device",
+              "torch", "command")
 
 
 def write_report(out_dir: str | os.PathLike = "reports", weights: str | os.PathLike | None = None,
@@ -153,7 +154,8 @@ def write_report(out_dir: str | os.PathLike = "reports", weights: str | os.PathL
             md += [f"Note: the reference values use n = {ref['n']}, this model n = {n}; "
                    "the FIDs are not directly comparable.", ""]
         md += ["Model card:", ""]
-        md += [f"- {k}: `{facts[k]}`" for k in CARD_FACTS if k in facts]
+        # d_kwargs: the discriminator it was trained against (cards written since it was recorded)
+        md += [f"- {k}: `{facts[k]}`" for k in CARD_FACTS if k in facts and facts[k] != {}]
         cfg = facts.get("config", {})
         md += [f"- loss: `{cfg.get('loss')}`, lr_g/lr_d: `{cfg.get('lr_g')}`/`{cfg.get('lr_d')}`, "
                f"label smoothing: `{cfg.get('label_smoothing')}`, seed: `{cfg.get('seed')}`"]

@@ -349,6 +349,11 @@ def test_every_recipe_is_shipped_with_its_card(name):
     assert c["steps"] == recipe_steps(name) and c["batch_size"] == r["config"]["batch_size"]
     assert c["device"].startswith(("cpu", "cuda")) and c["train_seconds"] > 0
     assert c.get("digits") == r.get("digits")
+    # the card was written by this recipe: its settings, and its discriminator (cards older
+    # than the d_kwargs field were all trained against the recipe's)
+    assert c.get("d_kwargs", r["d_kwargs"]) == r["d_kwargs"]
+    assert {k: c["config"][k] for k in r["config"]} == \
+        {k: list(v) if isinstance(v, tuple) else v for k, v in r["config"].items()}
     z = torch.randn(8, G.z_dim, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         x = G(z, torch.arange(8) % G.n_classes) if M.is_conditional(G) else G(z)

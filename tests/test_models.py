@@ -64,6 +64,22 @@ def test_deep_generator_layers():
     assert G(torch.randn(1, 100)).shape == (1, 1, 28, 28)  # BN over 7x7 maps: a batch of one works
 
 
+def test_discriminator_third_block():
+    """blocks=3 adds conv 5x5/2 -> (256, 4, 4) + BN + LeakyReLU; blocks=2 keeps the case study's keys."""
+    D = M.DCGANDiscriminator(blocks=3)
+    feats = D.features(torch.randn(2, 1, 28, 28))
+    assert feats.shape == (2, 256 * 4 * 4) and D.head.in_features == 4096
+    convs = [m for m in D.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [(m.out_channels, m.stride) for m in convs] == [(64, (2, 2)), (128, (2, 2)), (256, (2, 2))]
+    assert isinstance(D.body[6], torch.nn.BatchNorm2d) and convs[2].bias is None
+    # the first two blocks are the case study's, under the same names and shapes
+    case = M.DCGANDiscriminator().state_dict()
+    deep = D.state_dict()
+    assert all(deep[k].shape == v.shape for k, v in case.items() if k != "head.weight")
+    with pytest.raises(ValueError, match="blocks"):
+        M.DCGANDiscriminator(blocks=4)
+
+
 def test_dcgan_generator_makes_a_batch_of_one_in_train_mode():
     """Its batch norm averages each channel over 1 x 14 x 14 = 196 values, so one sample is enough
     (the DCGAN chapter and the dcgan quiz say so)."""
