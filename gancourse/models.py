@@ -237,20 +237,25 @@ class DCGANDiscriminator(nn.Module):
         if blocks not in (2, 3):
             raise ValueError(f"blocks must be 2 (the case study) or 3, got {blocks!r}")
         c1, c2, c3 = width, 2 * width, 4 * width
+
+        def down(c_in, c_out):
+            """Conv 5x5/2 (no bias when a norm follows; it has its own) -> norm -> LeakyReLU."""
+            return [nn.Conv2d(c_in, c_out, 5, stride=2, padding=2, bias=norm == "none"),
+                    _NORMS[norm](c_out),
+                    nn.LeakyReLU(slope)]
+
         layers = [
             nn.Conv2d(in_channels, c1, 5, stride=2, padding=2),    # (B, 64, 14, 14)
             nn.LeakyReLU(slope),                                   # no BN on D's input layer
-            nn.Conv2d(c1, c2, 5, stride=2, padding=2, bias=norm == "none"),  # (B, 128, 7, 7)
-            _NORMS[norm](c2),
-            nn.LeakyReLU(slope),
+            *down(c1, c2),                                         # (B, 128, 7, 7)
         ]
+        features = c2 * 7 * 7                                      # 6272
         if blocks == 3:
             # (7 + 4 - 5) // 2 + 1 = 4: a nonlinear layer over the whole digit before the logit
-            layers += [nn.Conv2d(c2, c3, 5, stride=2, padding=2, bias=norm == "none"),  # (B, 256, 4, 4)
-                       _NORMS[norm](c3),
-                       nn.LeakyReLU(slope)]
-        self.body = nn.Sequential(*layers, nn.Flatten())           # (B, 6272) or (B, 4096)
-        self.head = nn.Linear(c3 * 4 * 4 if blocks == 3 else c2 * 7 * 7, 1)  # (B, 1) logit
+            layers += down(c2, c3)                                 # (B, 256, 4, 4)
+            features = c3 * 4 * 4                                  # 4096
+        self.body = nn.Sequential(*layers, nn.Flatten())           # (B, features)
+        self.head = nn.Linear(features, 1)                         # (B, 1) logit
         if init:
             self.apply(dcgan_init)
 

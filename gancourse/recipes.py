@@ -24,8 +24,8 @@ RECIPES = {
     # penalty (gamma = 1) on D's gradient at real images, for 25 epochs. The shipped weights are
     # an exponential moving average of G's (decay 0.999, a memory of about 1000 steps, two
     # epochs), started at epoch 10 as a copy of G: the early, fast-changing weights stay out of
-    # it. bfloat16 autocast: about twice as fast on a 2-core CPU. The learning rates are
-    # constant, so training on resumes this run exactly.
+    # it. bfloat16 autocast: 1.7 to 1.8 times as fast as float32 on a 2-core CPU. The learning
+    # rates are constant, so training on resumes this run exactly.
     "dcgan-mnist-deep": dict(model="dcgan-deep", g_kwargs={}, d_kwargs={"blocks": 3},
                              config=dict(loss="non-saturating", steps=11725, batch_size=128,
                                          lr_g=2e-4, lr_d=2e-4, label_smoothing=0.1,
